@@ -1,0 +1,64 @@
+# Compression Lab. Every target creates .venv when it is missing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test test-unit test-app test-e2e bench lint chromium venv dev-venv clean
+
+$(VENV)/.runtime-installed: requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.runtime-installed requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.runtime-installed
+dev-venv: $(VENV)/.dev-installed
+
+## make run: serve the app on http://localhost:$(PORT)
+run: venv
+	$(PY) -m streamlit run app.py --server.port $(PORT)
+
+## Debian chromium for the end-to-end tests (installed only when missing, and only as root)
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian chromium for the end-to-end tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	else \
+		echo "The end-to-end tests need /usr/bin/chromium: run 'sudo apt-get install -y chromium fonts-noto-cjk'."; exit 1; \
+	fi
+
+## make test: unit, AppTest and end-to-end (headless Chromium) tests
+test: dev-venv chromium
+	@set -e; for level in unit app e2e; do \
+		start=$$(date +%s); \
+		echo "==== tests/$$level ===="; \
+		$(PY) -m pytest tests/$$level -q -p no:cacheprovider -rfEs; \
+		echo "==== tests/$$level passed in $$(( $$(date +%s) - start )) s ===="; \
+	done
+
+test-unit: dev-venv
+	$(PY) -m pytest tests/unit -q
+test-app: dev-venv
+	$(PY) -m pytest tests/app -q
+test-e2e: dev-venv chromium
+	$(PY) -m pytest tests/e2e -q
+
+## make bench: every benchmark under benchmarks/, ratios measured side by side
+bench: venv
+	@set -e; shopt -s nullglob; for script in benchmarks/*.py; do \
+		echo "==== $$script ===="; \
+		$(PY) $$script; \
+	done
+
+lint: dev-venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check . || true
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

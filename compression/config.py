@@ -1,0 +1,75 @@
+"""Settings read from environment variables, each with a safe default.
+
+Every variable is documented in the README's "Configuration" section.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_PREFIX = "COMPRESSION_LAB_"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(ENV_PREFIX + name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int, minimum: int = 1) -> int:
+    raw = _env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name} must be a whole number, got {raw!r}.") from exc
+    if value < minimum:
+        raise ValueError(f"{ENV_PREFIX}{name} must be at least {minimum}, got {value}.")
+    return value
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name, "1" if default else "0").lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"{ENV_PREFIX}{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Server-wide settings. Read them with `Settings.from_env()`."""
+
+    data_dir: Path
+    """Folder holding MNIST / Fashion-MNIST / CIFAR-10 files (COMPRESSION_LAB_DATA_DIR)."""
+    runs_dir: Path
+    """Folder of the run store: SQLite database and safetensors weights (COMPRESSION_LAB_RUNS_DIR)."""
+    quiz_db: Path
+    """SQLite file of the quiz room statistics (COMPRESSION_LAB_QUIZ_DB)."""
+    device: str
+    """Training device: auto, cpu, cuda, cuda:N or mps (COMPRESSION_LAB_DEVICE)."""
+    allow_download: bool
+    """Whether torchvision may try to download a missing dataset (COMPRESSION_LAB_ALLOW_DOWNLOAD)."""
+    max_queue: int
+    """Most jobs waiting in the training queue (COMPRESSION_LAB_MAX_QUEUE)."""
+    max_epochs: int
+    """Most student epochs one job may ask for (COMPRESSION_LAB_MAX_EPOCHS)."""
+    train_threads: int
+    """CPU threads a training job may use (COMPRESSION_LAB_TRAIN_THREADS)."""
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        cpu_count = os.cpu_count() or 1
+        runs_dir = Path(_env("RUNS_DIR", "runs")).expanduser()
+        return cls(
+            data_dir=Path(_env("DATA_DIR", "data")).expanduser(),
+            runs_dir=runs_dir,
+            quiz_db=Path(_env("QUIZ_DB", str(runs_dir / "quiz.sqlite"))).expanduser(),
+            device=_env("DEVICE", "auto"),
+            allow_download=_env_bool("ALLOW_DOWNLOAD", False),
+            max_queue=_env_int("MAX_QUEUE", 8),
+            max_epochs=_env_int("MAX_EPOCHS", 2000),
+            # Leave one core to the web server so pages stay responsive while training.
+            train_threads=_env_int("TRAIN_THREADS", max(1, cpu_count - 1)),
+        )

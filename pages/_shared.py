@@ -1,0 +1,96 @@
+"""UI helpers shared by the pages: the page registry, query-parameter parsing, error display.
+
+This is UI code (it imports streamlit); numerics live in `compression/`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import streamlit as st
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGGER = logging.getLogger("compression_lab")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One entry of the navigation: the file under pages/, its URL path, title, icon and a blurb."""
+
+    file: str
+    url_path: str
+    title: str
+    icon: str
+    blurb: str
+
+    @property
+    def exists(self) -> bool:
+        return (ROOT / self.file).is_file()
+
+
+HOME = PageSpec("pages/home.py", "home", "Home", ":material/home:", "What model compression is, and where to start.")
+FEATURE_PAGES: tuple[PageSpec, ...] = (
+    PageSpec(
+        "pages/quiz.py",
+        "quiz",
+        "Concept quiz",
+        ":material/quiz:",
+        "The article's questions on quantization and distillation, graded with explanations, in English and Chinese.",
+    ),
+    PageSpec(
+        "pages/quantization.py",
+        "quantization",
+        "Quantization playground",
+        ":material/tune:",
+        "Every value, every bitwidth: its integer code, dequantized value and rounding error, exact to PyTorch.",
+    ),
+    PageSpec(
+        "pages/distillation.py",
+        "distillation",
+        "Distillation trainer",
+        ":material/model_training:",
+        "Train a teacher, distil a student from it, and compare with the same student trained alone, live.",
+    ),
+)
+
+
+def existing_feature_pages() -> list[PageSpec]:
+    """Feature pages whose file exists: navigation and home cards list only these."""
+    return [spec for spec in FEATURE_PAGES if spec.exists]
+
+
+def query_param(name: str, parse: Callable[[str], T], default: T) -> T:
+    """Read ?name=... with `parse`; a missing value gives `default`, a bad one a warning and `default`.
+
+    `parse` raises ValueError with a learner-readable message for a bad value.
+    """
+    raw = st.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return parse(raw)
+    except (ValueError, TypeError) as exc:
+        st.warning(f"The link's parameter `{name}={raw[:40]}` was ignored: {exc}", icon=":material/link_off:")
+        return default
+
+
+def show_error(exc: BaseException, what: str = "") -> None:
+    """Show a library error as a message (never a traceback)."""
+    prefix = f"{what}: " if what else ""
+    st.error(f"{prefix}{exc}", icon=":material/error:")
+
+
+def report_unexpected(exc: BaseException, where: str) -> None:
+    """Log an unexpected exception with its traceback on the server; show the visitor a calm message."""
+    LOGGER.exception("Unexpected error in %s", where, exc_info=exc)
+    st.error(
+        f"Something went wrong while showing this page ({type(exc).__name__}). "
+        "Your inputs are kept: change a value or reload the page to try again. "
+        "The error has been logged on the server.",
+        icon=":material/error:",
+    )

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from tests.app.conftest import assert_no_exception
+
+
+def test_home_renders_title_table_and_device(open_page):
+    at = open_page("pages/home.py")
+    assert_no_exception(at)
+    assert at.title[0].value == "Compression Lab"
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Quantization", "Knowledge distillation"]
+    assert "Goal" in table.index
+    # The sidebar device panel names the device training will use.
+    sidebar_text = " ".join(str(m.value) for m in at.sidebar.markdown)
+    assert "Training device" in sidebar_text
+    assert "cpu" in sidebar_text or "cuda" in sidebar_text
+
+
+def test_home_table_switches_to_chinese_original(open_page):
+    at = open_page("pages/home.py")
+    at.toggle(key="home_table_zh").set_value(True).run()
+    assert_no_exception(at)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["量化", "知识蒸馏"]
+    assert "目标" in table.index
+
+
+def test_home_ignores_unknown_query_parameters(open_page):
+    at = open_page("pages/home.py", query={"bits": "<script>alert(1)</script>", "x": "%%%"})
+    assert_no_exception(at)
+    assert at.title[0].value == "Compression Lab"
+
+
+def test_bad_device_setting_is_a_message_not_a_crash(open_page, monkeypatch):
+    monkeypatch.setenv("COMPRESSION_LAB_DEVICE", "tpu")
+    at = open_page("pages/home.py")
+    assert_no_exception(at)
+    assert any("Unknown device 'tpu'" in str(e.value) for e in at.sidebar.error)

@@ -1,0 +1,147 @@
+"""End-to-end harness: `streamlit run app.py` on a free port, driven by Debian chromium through playwright.
+
+The browser is /usr/bin/chromium (never `playwright install`). Screenshots of what users see are saved
+under a temporary folder (printed at the end), or under $COMPRESSION_LAB_SCREENSHOTS when set.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.conftest import ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+APP_TIMEOUT_MS = 90_000
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    target = os.environ.get("COMPRESSION_LAB_SCREENSHOTS")
+    path = Path(target) if target else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    yield path
+    print(f"\nScreenshots of each page: {path}")
+
+
+@pytest.fixture(scope="session")
+def server(isolated_lab_dirs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real `streamlit run app.py`, polled on /_stcore/health until it answers ok."""
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = dict(os.environ)
+    env.setdefault("COMPRESSION_LAB_TRAIN_THREADS", "1")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+    ]  # fmt: skip
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    server = Server(url, process, log_path)
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {process.returncode}:\n{server.log()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().decode().strip() == "ok":
+                    break
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"streamlit did not answer /_stcore/health within 60 s:\n{server.log()}")
+        time.sleep(0.25)
+    yield server
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    assert "Traceback" not in server.log() or "Unexpected error" in server.log(), server.log()[-4000:]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test` as root, or `apt-get install -y chromium`.")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(APP_TIMEOUT_MS)
+    yield page
+    context.close()
+
+
+def wait_for_app(page: Page, timeout: float = APP_TIMEOUT_MS) -> None:
+    """Connected to the server and no script run in progress."""
+    app = page.locator('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
+    expect(app).to_be_attached(timeout=timeout)
+    expect(page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]')).to_be_attached(timeout=timeout)
+
+
+def open_app(page: Page, server: Server, path: str = "") -> None:
+    page.goto(f"{server.url}/{path.lstrip('/')}")
+    wait_for_app(page)
+
+
+def open_via_sidebar(page: Page, link_text: str) -> None:
+    """Click a page's entry in the sidebar navigation and wait for it to render."""
+    page.locator('[data-testid="stSidebarNav"] a', has_text=link_text).first.click()
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+
+
+def assert_no_exception(page: Page) -> None:
+    expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    expect(page.get_by_text("Something went wrong")).to_have_count(0)
+
+
+def screenshot(page: Page, directory: Path, name: str) -> Path:
+    path = directory / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
