@@ -36,10 +36,8 @@ def device_panel() -> None:
         if info.total_memory_bytes is not None:
             free = format_bytes(info.free_memory_bytes) if info.free_memory_bytes is not None else "?"
             st.caption(f"Memory: {format_bytes(info.total_memory_bytes)} total, {free} free")
-        st.caption(
-            f"torch {info.torch_version} · CUDA {info.cuda_version or 'none'} · "
-            f"{info.cpu_threads} CPU threads of {info.cpu_count} cores"
-        )
+        cuda = f"CUDA build {info.cuda_version}" if info.cuda_version else "CPU-only build"
+        st.caption(f"torch {info.torch_version} · {cuda} · {info.cpu_threads} CPU threads of {info.cpu_count} cores")
 
 
 pages = [st.Page(HOME.file, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)]

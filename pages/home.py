@@ -65,7 +65,8 @@ with st.expander(":material/memory: The machine behind this app"):
     else:
         st.markdown(
             f"Training runs on **{info.summary}**. torch {info.torch_version}, "
-            f"CUDA {info.cuda_version or 'not available'}, {info.cpu_threads} CPU threads."
+            f"{'CUDA build ' + info.cuda_version if info.cuda_version else 'CPU-only build'}, "
+            f"{info.cpu_threads} CPU threads."
         )
         if info.kind == "cpu":
             st.caption("No GPU here: the trainer uses the CPU, one training at a time, so the pages stay responsive.")

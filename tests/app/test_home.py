@@ -36,3 +36,24 @@ def test_bad_device_setting_is_a_message_not_a_crash(open_page, monkeypatch):
     at = open_page("pages/home.py")
     assert_no_exception(at)
     assert any("Unknown device 'tpu'" in str(e.value) for e in at.sidebar.error)
+
+
+def test_home_does_not_import_torchvision():
+    """Cold start: the router and home page stay light (torchvision loads only with the trainer)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "at = AppTest.from_file('app.py', default_timeout=120)\n"
+        "at.run()\n"
+        "assert not at.exception, at.exception\n"
+        "assert at.title[0].value == 'Compression Lab'\n"
+        "print('torchvision' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"
