@@ -107,7 +107,7 @@ def quantize_float(values: Any, fmt: str, *, scaling: str | None = None, block_s
     scaling = scaling or spec.scaling
     if scaling not in SCALINGS:
         raise ValueError(f"Unknown scaling {scaling!r}: choose one of {', '.join(SCALINGS)}.")
-    block_size = block_size or spec.block_size
+    block_size = spec.block_size if block_size is None else block_size
     if isinstance(block_size, bool) or not isinstance(block_size, int) or not 1 <= block_size <= 1_000_000:
         raise ValueError(f"The block size must be a whole number from 1 to 1,000,000; got {block_size!r}.")
     x = as_tensor(values)
