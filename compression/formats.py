@@ -137,7 +137,7 @@ def quantize_float(values: Any, fmt: str, *, scaling: str | None = None, block_s
     result_scale: float | torch.Tensor = float(scale) if scale.numel() == 1 else scale
     return QuantResult(
         original=x,
-        codes_float=codes.reshape(x.shape),
+        steps=codes.reshape(x.shape),
         dequantized=dequantized,
         scale=result_scale,
         zero_point=0,

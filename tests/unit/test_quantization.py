@@ -46,6 +46,11 @@ def _draw(kind: str, n: int, seed: int) -> torch.Tensor:
     raise AssertionError(kind)
 
 
+def _bits(t: torch.Tensor) -> torch.Tensor:
+    """The float32 bit patterns: equal patterns mean equal values and equal signs of zero."""
+    return t.contiguous().view(torch.int32)
+
+
 KINDS = ["uniform", "normal", "heavy", "constant", "zeros", "tiny", "huge", "positive", "negative", "grid"]
 INTEGER_SCHEMES = ["symmetric", "affine", "symmetric_restricted"]
 
@@ -65,7 +70,7 @@ def test_nearest_equals_torch_fake_quantize_bit_for_bit(kind):
             for bits in range(1 if scheme != "symmetric_restricted" else 2, 17):
                 r = qz.quantize(x, bits, scheme=scheme)
                 expected = torch.fake_quantize_per_tensor_affine(x, r.scale, r.zero_point, r.qmin, r.qmax)
-                assert torch.equal(r.dequantized, expected), (kind, seed, scheme, bits)
+                assert torch.equal(_bits(r.dequantized), _bits(expected)), (kind, seed, scheme, bits)
                 assert torch.equal(r.clipped, ~_torch_mask(x, r.scale, r.zero_point, r.qmin, r.qmax))
                 # the codes are the integers the dequantized values come from
                 assert torch.equal((r.q.float() - r.zero_point) * r.scale, r.dequantized)
@@ -102,6 +107,14 @@ def test_eight_bit_defaults_are_torch_defaults():
     assert restricted.clipped_count == 0
 
 
+def test_negative_zero_is_positive_zero_as_in_torch():
+    x = torch.tensor([-0.001, -0.0, 0.001, -1.0])
+    r = qz.quantize(x, 8, calibration="range", value_range=(-1.0, 1.0))
+    expected = torch.fake_quantize_per_tensor_affine(x, r.scale, r.zero_point, r.qmin, r.qmax)
+    assert _bits(expected)[:3].tolist() == [0, 0, 0]  # torch's integer arithmetic gives +0.0
+    assert torch.equal(_bits(r.dequantized), _bits(expected))
+
+
 def test_ties_round_half_to_even_after_scaling_like_torch():
     # affine 8 bits over [-8, 7.9375]: scale is exactly 1/16 and the zero point 128
     x = (torch.arange(-40, 40, dtype=torch.float32) + 0.5) / 16
@@ -136,7 +149,7 @@ def test_per_channel_equals_torch_per_channel_fake_quantize_and_observer(axis, s
         expected = torch.fake_quantize_per_channel_affine(
             weight, scale, zero_point.to(torch.int32), axis, r.qmin, r.qmax
         )
-        assert torch.equal(r.dequantized, expected), (axis, scheme, bits)
+        assert torch.equal(_bits(r.dequantized), _bits(expected)), (axis, scheme, bits)
 
 
 @pytest.mark.parametrize("scheme", INTEGER_SCHEMES)
