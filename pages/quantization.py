@@ -184,7 +184,11 @@ def _heatmap(frame: pd.DataFrame, total: int) -> go.Figure:
             hovertemplate="%{y}<br>%{x}: error %{z:.4g}<extra></extra>",
         )
     )
-    shown = f"{len(frame)} of {total:,} values, evenly spaced in sorted order" if total > len(frame) else "every value"
+    shown = (
+        f"{len(frame)} of {total:,} values: every k-th, plus the smallest and largest, sorted by value"
+        if total > len(frame)
+        else "every value"
+    )
     fig.update_layout(
         title={"text": f"Rounding error per value and format ({shown})", "font": {"size": 14}},
         height=max(260, min(620, 40 + 18 * len(frame))),
@@ -254,8 +258,12 @@ def _histogram_figure(result: qz.Sweep, label: str) -> go.Figure:
             marker={"color": ERROR_BLUE, "opacity": 0.55},
         )
     )  # fmt: skip
+    low, high = float(hist["left"].iloc[0]), float(hist["right"].iloc[-1])
+    pad = 0.05 * (high - low) or 1.0
+    levels = levels[(levels >= low - pad) & (levels <= high + pad)]
     if len(levels):
-        top = float(hist["count"].max()) * 1.05
+        # few levels: full-height lines; many: short ticks along the bottom, so the bars stay visible
+        top = float(hist["count"].max()) * (1.05 if len(levels) <= 32 else 0.08)
         xs: list[float | None] = []
         ys: list[float | None] = []
         for level in levels:
@@ -263,12 +271,10 @@ def _histogram_figure(result: qz.Sweep, label: str) -> go.Figure:
             ys += [0.0, top, None]
         fig.add_trace(
             go.Scatter(
-                x=xs, y=ys, mode="lines", name=f"{label} levels ({len(levels)} drawn)",
+                x=xs, y=ys, mode="lines", name=f"{label} levels ({len(levels)} in view)",
                 line={"color": ERROR_RED, "width": 1}, opacity=0.6, hoverinfo="skip",
             )
         )  # fmt: skip
-    low, high = float(hist["left"].iloc[0]), float(hist["right"].iloc[-1])
-    pad = 0.05 * (high - low) or 1.0
     fig.update_layout(
         title={"text": f"Histogram of the values with the {label} levels", "font": {"size": 14}},
         xaxis={"title": "value", "range": [low - pad, high + pad]},
@@ -388,7 +394,7 @@ with st.container(border=True, key="quant_input_box"):
 
 with st.container(border=True, key="quant_controls_box"):
     st.markdown("**:material/tune: Quantizer**")
-    c1, c2, c3, c4 = st.columns([3, 3, 3, 3])
+    c1, c2 = st.columns([3, 2])
     bits = c1.multiselect(
         "Bitwidths",
         list(range(qz.MIN_BITS, qz.MAX_BITS + 1)),
@@ -398,6 +404,7 @@ with st.container(border=True, key="quant_controls_box"):
     scheme = c2.selectbox(
         "Scheme", list(qz.SCHEMES), format_func=SCHEME_LABELS.get, key="quant_scheme", on_change=_on_scheme_change
     )
+    c3, c4, c5, c6 = st.columns(4)
     rounding = c3.selectbox("Rounding", list(qz.ROUNDINGS), format_func=ROUNDING_LABELS.get, key="quant_rounding")
     calibration = c4.selectbox(
         "Calibration (the range)",
@@ -407,7 +414,6 @@ with st.container(border=True, key="quant_controls_box"):
         disabled=scheme == "seed",
         help="How the clipping range is chosen. The article's formula has a fixed range [-1, 1).",
     )
-    c5, c6, c7 = st.columns([4, 4, 4])
     percentile = 99.9
     value_range: tuple[float, float] | None = None
     if calibration == "percentile" and scheme != "seed":
@@ -428,7 +434,7 @@ with st.container(border=True, key="quant_controls_box"):
         help="; ".join(f"{f.name}: {f.note}" for f in FORMATS.values()),
     )
     if rounding == "stochastic":
-        c7.number_input("Stochastic rounding seed", 0, 2**31 - 1, step=1, key="quant_round_seed")
+        c3.number_input("Stochastic rounding seed", 0, 2**31 - 1, step=1, key="quant_round_seed")
     if scheme == "seed":
         st.caption(
             ":material/info: The article's formula `int(value * 2**(bits-1))` has a fixed scale 2^-(b-1), "
@@ -524,7 +530,9 @@ if integer_labels:
         left.plotly_chart(_transfer_figure(result, focus), width="stretch", key="quant_transfer")
         right.plotly_chart(_histogram_figure(result, focus), width="stretch", key="quant_histogram")
         if n > MARKED_POINTS:
-            st.caption(f"The curve marks {MARKED_POINTS:,} of the {n:,} values, evenly spaced in sorted order.")
+            st.caption(
+                f"The curve marks {MARKED_POINTS:,} of the {n:,} values (every k-th, plus the smallest and largest)."
+            )
 
     st.subheader(":material/show_chart: Error vs bits: measurement and theory", anchor=False)
     if per_channel:
@@ -563,18 +571,26 @@ st.markdown(
 )
 m = comparison.metrics
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(f"quantize(1.0, {compare_bits})", example["code"], f"does not fit int{compare_bits}", delta_color="inverse")
+c1.metric(
+    f"quantize(1.0, {compare_bits})",
+    example["code"],
+    f"does not fit int{compare_bits}",
+    delta_color="red",
+    delta_arrow="off",
+)
 c2.metric(
     "Overflowing codes (article)",
     f"{int(m.loc['article', 'overflow / clipped']):,}",
     f"of {n:,} values",
     delta_color="off",
+    delta_arrow="off",
 )
 c3.metric(
     "Mean shrink toward 0 (article)",
     _fmt(float(m.loc["article", "mean shrink toward 0"])),
     "truncation bias",
     delta_color="off",
+    delta_arrow="off",
 )
 c4.metric("Mean shrink toward 0 (correct)", _fmt(float(m.loc["correct", "mean shrink toward 0"])))
 st.dataframe(

@@ -92,7 +92,7 @@ def test_generated_100k_values_are_paged_and_downsampled(open_page):
     assert any("100,000 values" in str(c.value) for c in at.caption)
     assert "Download all 100,000 rows as CSV" in at.get("download_button")[0].proto.label
     heatmap = at.get("plotly_chart")[0]
-    assert "120 of 100,000 values" in heatmap.proto.spec
+    assert "120 of 100,000 values: every k-th" in heatmap.proto.spec
 
 
 def test_calibration_percentile_and_float_formats(open_page):
