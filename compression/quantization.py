@@ -71,7 +71,7 @@ def _check_finite(array: np.ndarray, what: str = "value") -> None:
         first = array.reshape(-1)[positions[0]]
         kind = "NaN (not a number)" if np.isnan(first) else "infinite"
         raise ValueError(
-            f"Every {what} must be a finite number, but {len(positions)} are not: {what} #{positions[0] + 1} "
+            f"Every {what} must be a finite number, but {len(positions)} of them are not: {what} #{positions[0] + 1} "
             f"is {kind}. Remove it or replace it with a number."
         )
     if array.dtype != np.float32 and array.size and np.abs(array).max() > FLOAT32_MAX:
@@ -718,6 +718,12 @@ def _quantize_tensor(
     reduce_dim = None if axis is None else 1 - axis
     minmax = torch.aminmax(x) if axis is None else torch.aminmax(x, dim=reduce_dim)
     _check_finite_tensor(x, minmax)
+    if scheme != "seed" and not bool(torch.isfinite(minmax[1] - minmax[0]).all()):
+        raise ValueError(
+            "These values are too large to quantize in float32: the distance from the smallest to the largest "
+            f"({float(minmax[0].min()):.3g} to {float(minmax[1].max()):.3g}) exceeds float32's maximum, about 3.4e38. "
+            "Divide them by a power of ten first."
+        )
 
     if scheme == "seed":
         if axis is not None:

@@ -425,3 +425,10 @@ def test_page_computation_runs_on_one_thread_and_restores_the_count():
         assert torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(1)
+
+
+def test_range_that_overflows_float32_is_a_clear_error():
+    with pytest.raises(ValueError, match="too large to quantize in float32"):
+        qz.quantize([3.4e38, -3.4e38, 1.0], 8, scheme="affine")
+    # 1e30 in magnitude is fine: the range stays finite.
+    assert qz.quantize([1e30, -1e30], 8, scheme="affine").scale > 0
