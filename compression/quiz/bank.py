@@ -151,6 +151,8 @@ def _text_pair(value: Any, file: str, qid: str, field_name: str) -> dict[str, st
     texts = {}
     for lang in LANGUAGES:
         text = value.get(lang)
+        if text is not None and not isinstance(text, str):
+            raise BankError(file, qid, f"{field_name}.{lang}", f"must be text, got {text!r} (quote it in YAML)")
         if not isinstance(text, str) or not text.strip():
             raise BankError(file, qid, f"{field_name}.{lang}", "is missing or empty")
         texts[lang] = text.strip()
