@@ -120,7 +120,10 @@ def _tr(key: str, **values: object) -> str:
 
 
 def _widget_key(prefix: str, qid: str, option: str | None = None) -> str:
-    return f"{prefix}_{qid}" if option is None else f"{prefix}_{qid}_{option}"
+    """Keys carry the language: radios and selectboxes identify their value by its label, so a language
+    switch gets fresh widgets, restored from the saved state."""
+    key = f"{prefix}_{_state().lang}_{qid}"
+    return key if option is None else f"{key}_{option}"
 
 
 def _response_from_widgets(question: Question, prefix: str, saved: Any) -> Any:
@@ -174,7 +177,7 @@ def _answer_widget(
             _tr("choose_one"),
             [True, False],
             index=None,
-            format_func=lambda v: _tr("true" if v else "false"),
+            format_func=lambda v: ui_text(lang, "true" if v else "false"),
             key=key,
             horizontal=True,
             disabled=disabled,
@@ -242,9 +245,9 @@ def _practice_ids(bank: Bank) -> tuple[str, ...]:
     return bank.ids_for(_state().practice.topic)
 
 
-def _on_topic() -> None:
+def _on_topic(widget_key: str) -> None:
     practice = _state().practice
-    practice.topic = st.session_state["quiz_practice_topic"] or None
+    practice.topic = st.session_state[widget_key] or None
     practice.index = 0
 
 
@@ -279,13 +282,15 @@ def practice_mode(bank: Bank) -> None:
     state = _state()
     practice = state.practice
     lang = state.lang
-    _restore("quiz_practice_topic", practice.topic or "")
+    topic_key = f"quiz_practice_topic_{lang}"
+    _restore(topic_key, practice.topic or "")
     st.selectbox(
         _tr("topic"),
         ["", *TOPICS],
-        format_func=lambda t: topic_label(t, lang) if t else _tr("all_topics"),
-        key="quiz_practice_topic",
+        format_func=lambda t: topic_label(t, lang) if t else ui_text(lang, "all_topics"),
+        key=topic_key,
         on_change=_on_topic,
+        args=(topic_key,),
     )
     ids = _practice_ids(bank)
     practice.index = min(practice.index, len(ids) - 1)
@@ -658,9 +663,9 @@ def _on_lang() -> None:
     state.lang = st.session_state["quiz_lang"] or state.lang
 
 
-def _on_mode() -> None:
+def _on_mode(widget_key: str) -> None:
     state = _state()
-    state.mode = st.session_state["quiz_mode"] or state.mode
+    state.mode = st.session_state[widget_key] or state.mode
 
 
 state = _state()
@@ -683,14 +688,16 @@ except ValueError as exc:
     show_error(exc, _tr("bank_error"))
     st.stop()
 
-_restore("quiz_mode", state.mode)
+mode_key = f"quiz_mode_{state.lang}"  # the labels are the value's identity: one widget per language
+_restore(mode_key, state.mode)
 st.segmented_control(
     _tr("mode"),
     MODES,
-    format_func=lambda m: _tr(f"mode_{m}"),
-    key="quiz_mode",
+    format_func=lambda m, lang=state.lang: ui_text(lang, f"mode_{m}"),
+    key=mode_key,
     required=True,
     on_change=_on_mode,
+    args=(mode_key,),
     label_visibility="collapsed",
 )
 if state.notice and state.notice != "choose_first":

@@ -115,7 +115,7 @@ def room_table(bank: Bank, stats: pd.DataFrame, lang: str, prompt_chars: int = 6
     """The room's statistics joined with the bank, for the chart: questions no longer in the bank are
     dropped. Columns question_id, question (id and the prompt's start), topic, answered, correct, wrong,
     wrong_rate, wrong_percent = 100 * wrong_rate; most wrong first."""
-    known = stats[stats["question_id"].map(lambda q: q in bank)].copy()
+    known = stats[stats["question_id"].isin(bank.ids)].copy()
 
     def label(qid: str) -> str:
         prompt = " ".join(bank.get(qid).prompt[lang].replace("`", "").replace("*", "").split())
