@@ -313,38 +313,35 @@ def practice_mode(bank: Bank) -> None:
             state.notice = ""
         if checked:
             _feedback(question, practice.responses.get(qid), practice.checked[qid])
-    left, middle, right_col, _ = st.columns([1, 1, 1, 3])
-    left.button(
+    row = st.container(horizontal=True, key="quiz_practice_buttons")
+    row.button(
         _tr("previous"),
         key="quiz_practice_prev",
         icon=":material/arrow_back:",
         on_click=_on_move,
         args=(-1, len(ids)),
         disabled=practice.index == 0,
-        width="stretch",
     )
     if checked:
-        middle.button(
+        row.button(
             _tr("try_again"), key="quiz_practice_again", icon=":material/replay:", on_click=_on_again, args=(qid,)
         )
     else:
-        middle.button(
+        row.button(
             _tr("check"),
             key="quiz_practice_check",
             type="primary",
             icon=":material/done:",
             on_click=_on_check,
             args=(bank, qid),
-            width="stretch",
         )
-    right_col.button(
+    row.button(
         _tr("next"),
         key="quiz_practice_next",
         icon=":material/arrow_forward:",
         on_click=_on_move,
         args=(1, len(ids)),
         disabled=practice.index >= len(ids) - 1,
-        width="stretch",
     )
 
 
@@ -447,34 +444,31 @@ def _exam_running(bank: Bank) -> None:
     exam.responses[question.id] = response
     answered = sum(_is_answered(bank.get(i.question_id), exam.responses.get(i.question_id)) for i in exam.items)
     st.progress(answered / n, text=_tr("exam_progress", done=answered, n=n))
-    cols = st.columns([1, 1, 1, 3])
-    cols[0].button(
+    row = st.container(horizontal=True, key="quiz_exam_buttons")
+    row.button(
         _tr("previous"),
         key="quiz_exam_prev",
         icon=":material/arrow_back:",
         on_click=_on_exam_move,
         args=(bank, -1),
         disabled=exam.position == 0,
-        width="stretch",
     )
     if exam.position < n - 1:
-        cols[1].button(
+        row.button(
             _tr("next"),
             key="quiz_exam_next",
             type="primary",
             icon=":material/arrow_forward:",
             on_click=_on_exam_move,
             args=(bank, 1),
-            width="stretch",
         )
-    cols[2].button(
+    row.button(
         _tr("finish_exam"),
         key="quiz_exam_finish",
         type="primary" if exam.position == n - 1 else "secondary",
         icon=":material/grading:",
         on_click=_on_finish,
         args=(bank,),
-        width="stretch",
     )
     if exam.position == n - 1 and answered < n:
         st.warning(_tr("unanswered_warning", k=n - answered), icon=":material/info:")
@@ -504,7 +498,7 @@ def _exam_report(bank: Bank) -> None:
             "percent": _tr("col_percent"),
         }
     )
-    chart_col, table_col = st.columns([3, 2])
+    chart_col, table_col = st.columns(2, gap="medium")
     figure = px.bar(
         table, x=_tr("col_percent"), y=_tr("col_topic"), orientation="h", range_x=[0, 100], text=_tr("col_correct")
     )
@@ -543,9 +537,9 @@ def _exam_report(bank: Bank) -> None:
             )
             st.markdown(f"**{_tr('explanation')}.** {question.explanation[lang]}")
             _try_it_link(question)
-    cols = st.columns([1, 1, 2])
+    row = st.container(horizontal=True, key="quiz_report_buttons")
     if report.missed:
-        cols[0].button(
+        row.button(
             _tr("retry_missed"),
             key="quiz_exam_retry",
             type="primary",
@@ -553,7 +547,7 @@ def _exam_report(bank: Bank) -> None:
             on_click=_on_retry,
             args=(bank,),
         )
-    cols[1].button(_tr("new_exam"), key="quiz_exam_new", icon=":material/add:", on_click=_on_new_exam)
+    row.button(_tr("new_exam"), key="quiz_exam_new", icon=":material/add:", on_click=_on_new_exam)
 
 
 def exam_mode(bank: Bank) -> None:
@@ -611,22 +605,24 @@ def _room_stats(bank: Bank) -> None:
         }
     )
     st.subheader(_tr("room_chart_title"), anchor=False)
+    wrong_label, right_label = _tr("col_wrong"), _tr("room_right")
+    chart = table.iloc[::-1].rename(columns={"wrong_percent": wrong_label, "right_percent": right_label})
     figure = px.bar(
-        shown.iloc[::-1],
-        x=_tr("col_wrong_percent"),
-        y=_tr("col_question"),
-        color=_tr("col_topic"),
+        chart,
+        y="question",
+        x=[wrong_label, right_label],
         orientation="h",
         range_x=[0, 100],
-        hover_data=[_tr("col_answered"), _tr("col_wrong")],
-        text=_tr("col_wrong"),
+        color_discrete_map={wrong_label: "#d64545", right_label: "#3a9d5d"},
+        hover_data={"answered": True, "topic": True},
+        labels={"question": _tr("col_question"), "answered": _tr("col_answered"), "topic": _tr("col_topic")},
     )
     figure.update_layout(
-        height=120 + 32 * len(shown),
+        height=140 + 30 * len(chart),
         margin={"l": 10, "r": 10, "t": 10, "b": 10},
         yaxis_title=None,
         xaxis_title=_tr("room_axis_wrong"),
-        legend={"orientation": "h", "y": -0.15 if len(shown) > 4 else -0.4},
+        legend={"title": None, "orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
     )
     st.plotly_chart(figure, width="stretch", key="quiz_room_chart")
     st.dataframe(
@@ -650,9 +646,9 @@ def room_mode(bank: Bank) -> None:
             )
         else:
             st.warning(_tr("reset_confirm"), icon=":material/warning:")
-            yes, no, _ = st.columns([1, 1, 3])
-            yes.button(_tr("reset_yes"), key="quiz_room_reset_yes", type="primary", on_click=_on_reset, args=(True,))
-            no.button(_tr("reset_cancel"), key="quiz_room_reset_no", on_click=_on_reset, args=(False,))
+            row = st.container(horizontal=True)
+            row.button(_tr("reset_yes"), key="quiz_room_reset_yes", type="primary", on_click=_on_reset, args=(True,))
+            row.button(_tr("reset_cancel"), key="quiz_room_reset_no", on_click=_on_reset, args=(False,))
 
 
 # ---------------------------------------------------------------- the page

@@ -72,7 +72,7 @@ def response_text(question: Question, response: Any, lang: str, with_tolerance: 
         return f"{response}. {question.option_text(response, lang)}"
     if question.type == "multiple":
         chosen = [o for o in question.option_ids if o in set(response)]
-        return "; ".join(f"{o}. {question.option_text(o, lang)}" for o in chosen)
+        return ("；" if lang == "zh" else "; ").join(f"{o}. {question.option_text(o, lang)}" for o in chosen)
     if question.type == "true_false":
         return ui_text(lang, "true" if response else "false")
     text = format_number(_as_number(response))

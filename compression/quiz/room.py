@@ -111,11 +111,13 @@ class RoomStats:
         return int(removed)
 
 
-def room_table(bank: Bank, stats: pd.DataFrame, lang: str, prompt_chars: int = 60) -> pd.DataFrame:
+def room_table(bank: Bank, stats: pd.DataFrame, lang: str, prompt_chars: int | None = None) -> pd.DataFrame:
     """The room's statistics joined with the bank, for the chart: questions no longer in the bank are
     dropped. Columns question_id, question (id and the prompt's start), topic, answered, correct, wrong,
-    wrong_rate, wrong_percent = 100 * wrong_rate; most wrong first."""
+    wrong_rate, wrong_percent = 100 * wrong_rate, right_percent = 100 - wrong_percent; most wrong first."""
     known = stats[stats["question_id"].isin(bank.ids)].copy()
+    if prompt_chars is None:  # Chinese characters are about twice as wide
+        prompt_chars = 32 if lang == "zh" else 60
 
     def label(qid: str) -> str:
         prompt = " ".join(bank.get(qid).prompt[lang].replace("`", "").replace("*", "").split())
@@ -125,4 +127,5 @@ def room_table(bank: Bank, stats: pd.DataFrame, lang: str, prompt_chars: int = 6
     known.insert(1, "question", known["question_id"].map(label))
     known.insert(2, "topic", known["question_id"].map(lambda q: topic_label(bank.get(q).topic, lang)))
     known["wrong_percent"] = 100.0 * known["wrong_rate"]
+    known["right_percent"] = 100.0 - known["wrong_percent"]
     return known.reset_index(drop=True)

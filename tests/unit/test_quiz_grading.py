@@ -86,7 +86,8 @@ def test_answer_and_response_text_in_both_languages():
     assert answer_text(single, "en").startswith("a. 128")
     assert answer_text(single, "zh").startswith("a. 128，")
     multiple = bank.get("p2-eval-no-grad")
-    assert answer_text(multiple, "en").count(";") == 1
+    assert answer_text(multiple, "en").count("; ") == 1
+    assert answer_text(multiple, "zh").count("；") == 1
     assert response_text(multiple, frozenset(), "zh") == "未作答"
     assert answer_text(bank.get("q3-roles-tf"), "en") == "False"
     assert answer_text(bank.get("q3-roles-tf"), "zh") == "错"

@@ -117,7 +117,7 @@ def test_room_table_joins_the_bank_and_drops_unknown_ids(tmp_path):
     assert table.loc[0, "wrong_percent"] == 50.0
     assert table.loc[0, "question"].startswith("p1-one-overflow: 原文的 quantize(1.0, 8)")
     assert table.loc[1, "topic"] == "知识蒸馏"
-    assert all(len(label) <= len("p1-one-overflow: ") + 60 for label in table["question"])
+    assert all(len(label) <= len("p1-one-overflow: ") + 32 for label in table["question"])
 
 
 def test_room_table_of_an_empty_room(tmp_path):
