@@ -500,10 +500,15 @@ def _exam_report(bank: Bank) -> None:
     )
     chart_col, table_col = st.columns(2, gap="medium")
     figure = px.bar(
-        table, x=_tr("col_percent"), y=_tr("col_topic"), orientation="h", range_x=[0, 100], text=_tr("col_correct")
+        table.iloc[::-1],  # plotly draws the first row at the bottom: reverse, to read like the table
+        x=_tr("col_percent"),
+        y=_tr("col_topic"),
+        orientation="h",
+        range_x=[0, 100],
+        text=_tr("col_correct"),
     )
     figure.update_layout(height=80 + 45 * len(table), margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title=None)
-    chart_col.plotly_chart(figure, width="stretch", key="quiz_exam_topic_chart")
+    chart_col.plotly_chart(figure, width="stretch", key="quiz_exam_topic_chart", config={"displayModeBar": False})
     table_col.dataframe(
         table,
         hide_index=True,
@@ -624,7 +629,7 @@ def _room_stats(bank: Bank) -> None:
         xaxis_title=_tr("room_axis_wrong"),
         legend={"title": None, "orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
     )
-    st.plotly_chart(figure, width="stretch", key="quiz_room_chart")
+    st.plotly_chart(figure, width="stretch", key="quiz_room_chart", config={"displayModeBar": False})
     st.dataframe(
         shown[[_tr("col_question"), _tr("col_topic"), _tr("col_answered"), _tr("col_wrong"), _tr("col_wrong_percent")]],
         hide_index=True,
