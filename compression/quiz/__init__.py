@@ -1,0 +1,53 @@
+"""The concept quiz: a validated bilingual question bank, grading, seeded exams and room statistics."""
+
+from compression.quiz.bank import (
+    ARTICLE_CONCEPT_QUESTIONS,
+    ARTICLE_PROGRAMMING_PROBLEMS,
+    LANGUAGES,
+    SOURCES,
+    TOPICS,
+    TYPES,
+    Bank,
+    BankError,
+    Option,
+    Question,
+    load_bank,
+    load_file,
+)
+from compression.quiz.exam import ExamItem, ExamReport, ItemResult, draw_exam, grade_exam, topic_breakdown
+from compression.quiz.grading import answer_text, grade, response_text
+from compression.quiz.links import TryIt, make_try_it
+from compression.quiz.room import RoomStats, room_table
+from compression.quiz.text import LANGUAGE_NAMES, source_label, topic_label, ui_text
+
+__all__ = [
+    "ARTICLE_CONCEPT_QUESTIONS",
+    "ARTICLE_PROGRAMMING_PROBLEMS",
+    "LANGUAGES",
+    "LANGUAGE_NAMES",
+    "SOURCES",
+    "TOPICS",
+    "TYPES",
+    "Bank",
+    "BankError",
+    "ExamItem",
+    "ExamReport",
+    "ItemResult",
+    "Option",
+    "Question",
+    "RoomStats",
+    "TryIt",
+    "answer_text",
+    "draw_exam",
+    "grade",
+    "grade_exam",
+    "load_bank",
+    "load_file",
+    "make_try_it",
+    "response_text",
+    "room_table",
+    "source_label",
+    "topic_breakdown",
+    "topic_label",
+    "ui_text",
+]

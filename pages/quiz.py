@@ -1,0 +1,713 @@
+"""Concept quiz: practice one question at a time, take a seeded exam, or watch the room's statistics.
+
+All of the learner's progress lives in ``st.session_state[STATE]`` (a plain dataclass under a non-widget
+key): Streamlit drops the state of widgets that are not rendered, so every widget is restored from it
+before it is drawn, and nothing is lost when the learner switches pages and comes back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+import plotly.express as px
+import streamlit as st
+
+from compression.config import Settings
+from compression.quiz import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    TOPICS,
+    Bank,
+    ExamItem,
+    Question,
+    RoomStats,
+    answer_text,
+    draw_exam,
+    grade,
+    grade_exam,
+    load_bank,
+    response_text,
+    room_table,
+    source_label,
+    topic_breakdown,
+    topic_label,
+    ui_text,
+)
+from pages._shared import FEATURE_PAGES, query_param, show_error
+
+STATE = "quiz_state"
+MODES = ("practice", "exam", "room")
+DEFAULT_EXAM_SIZE = 10
+ROOM_REFRESH_S = 15
+
+
+@dataclass
+class PracticeState:
+    topic: str | None = None  # None: all topics
+    index: int = 0  # position in the topic's question list
+    responses: dict[str, Any] = field(default_factory=dict)  # question id -> current response
+    checked: dict[str, bool] = field(default_factory=dict)  # question id -> graded result
+    recorded: set[str] = field(default_factory=set)  # question ids already counted in the room
+
+
+@dataclass
+class ExamState:
+    seed: int
+    size: int = DEFAULT_EXAM_SIZE
+    items: tuple[ExamItem, ...] = ()
+    position: int = 0
+    responses: dict[str, Any] = field(default_factory=dict)
+    finished: bool = False
+    run: int = 0  # a new exam gets new widget keys
+    retry: bool = False  # this exam retries missed questions
+
+
+@dataclass
+class QuizState:
+    lang: str
+    mode: str
+    practice: PracticeState
+    exam: ExamState
+    confirm_reset: bool = False
+    notice: str = ""
+
+
+def _parse_lang(raw: str) -> str:
+    if raw not in LANGUAGES:
+        raise ValueError("choose lang=en or lang=zh")
+    return raw
+
+
+def _parse_mode(raw: str) -> str:
+    if raw not in MODES:
+        raise ValueError(f"choose mode={', mode='.join(MODES)}")
+    return raw
+
+
+@st.cache_resource(show_spinner=False)
+def _bank() -> Bank:
+    return load_bank()
+
+
+def _room() -> RoomStats:
+    return RoomStats(Settings.from_env().quiz_db)
+
+
+def _state() -> QuizState:
+    if STATE not in st.session_state:
+        st.session_state[STATE] = QuizState(
+            lang=query_param("lang", _parse_lang, "en"),
+            mode=query_param("mode", _parse_mode, "practice"),
+            practice=PracticeState(),
+            exam=ExamState(seed=secrets.randbelow(10_000)),
+        )
+    return st.session_state[STATE]
+
+
+def _restore(widget_key: str, value: Any) -> None:
+    """Give a widget its saved value when Streamlit has dropped its state (page switch, question change)."""
+    if widget_key not in st.session_state and value is not None:
+        st.session_state[widget_key] = value
+
+
+def _tr(key: str, **values: object) -> str:
+    return ui_text(_state().lang, key, **values)
+
+
+# ---------------------------------------------------------------- answering one question
+
+
+def _widget_key(prefix: str, qid: str, option: str | None = None) -> str:
+    """Keys carry the language: radios and selectboxes identify their value by its label, so a language
+    switch gets fresh widgets, restored from the saved state."""
+    key = f"{prefix}_{_state().lang}_{qid}"
+    return key if option is None else f"{key}_{option}"
+
+
+def _response_from_widgets(question: Question, prefix: str, saved: Any) -> Any:
+    """The current response: the widgets' values when they exist (callbacks run before the script), else saved."""
+    if question.type == "multiple":
+        keys = {o: _widget_key(prefix, question.id, o) for o in question.option_ids}
+        if any(k in st.session_state for k in keys.values()):
+            return frozenset(o for o, k in keys.items() if st.session_state.get(k))
+        return saved
+    key = _widget_key(prefix, question.id)
+    return st.session_state[key] if key in st.session_state else saved
+
+
+def _answer_widget(
+    question: Question, prefix: str, order: tuple[str, ...], saved: Any, disabled: bool, letters: bool
+) -> Any:
+    """Draw the input for one question (options in `order`) and return the response.
+
+    Options carry their letters only in the bank's order (practice); shuffled (exam), they show text alone.
+    """
+    lang = _state().lang
+
+    def label(option: str) -> str:
+        text = question.option_text(option, lang)
+        return f"**{option}.** {text}" if letters else text
+
+    if question.type == "single":
+        key = _widget_key(prefix, question.id)
+        _restore(key, saved)
+        return st.radio(
+            _tr("choose_one"),
+            order,
+            index=None,
+            format_func=label,
+            key=key,
+            disabled=disabled,
+        )
+    if question.type == "multiple":
+        st.markdown(_tr("choose_all"))
+        chosen = set()
+        for option in order:
+            key = _widget_key(prefix, question.id, option)
+            _restore(key, option in (saved or ()))
+            if st.checkbox(label(option), key=key, disabled=disabled):
+                chosen.add(option)
+        return frozenset(chosen)
+    if question.type == "true_false":
+        key = _widget_key(prefix, question.id)
+        _restore(key, saved)
+        return st.radio(
+            _tr("choose_one"),
+            [True, False],
+            index=None,
+            format_func=lambda v: ui_text(lang, "true" if v else "false"),
+            key=key,
+            horizontal=True,
+            disabled=disabled,
+        )
+    key = _widget_key(prefix, question.id)
+    _restore(key, saved)
+    whole = float(question.answer).is_integer() and question.tolerance < 1  # type: ignore[arg-type]
+    return st.number_input(
+        _tr("type_number"),
+        value=None,
+        step=1.0 if whole else 0.001,
+        format="%g",
+        key=key,
+        disabled=disabled,
+        placeholder=_tr("type_number"),
+    )
+
+
+def _is_answered(question: Question, response: Any) -> bool:
+    return response is not None and not (question.type == "multiple" and len(response) == 0)
+
+
+def _question_header(question: Question, position: str) -> None:
+    lang = _state().lang
+    st.caption(
+        f"{position} · {topic_label(question.topic, lang)} · {_tr('difficulty')}: "
+        f"{_tr(f'difficulty_{question.difficulty}')} · {source_label(question.source, lang)}"
+    )
+    st.markdown(f"#### {question.prompt[lang]}")
+
+
+def _try_it_link(question: Question) -> None:
+    """A link to the playground/trainer preset, only when that page exists in this app."""
+    if question.try_it is None:
+        return
+    spec = next((s for s in FEATURE_PAGES if s.url_path == question.try_it.page), None)
+    if spec is None or not spec.exists:
+        return
+    st.page_link(
+        spec.file,
+        label=_tr("try_it", page=_tr(f"page_{question.try_it.page}")),
+        icon=":material/science:",
+        query_params=question.try_it.query,
+    )
+
+
+def _feedback(question: Question, response: Any, correct: bool) -> None:
+    lang = _state().lang
+    if correct:
+        st.success(_tr("right"), icon=":material/check_circle:")
+    else:
+        st.error(
+            f"{_tr('wrong')} {_tr('you_answered', answer=response_text(question, response, lang))}  \n"
+            f"{_tr('correct_answer', answer=answer_text(question, lang))}",
+            icon=":material/cancel:",
+        )
+    st.markdown(f"**{_tr('explanation')}.** {question.explanation[lang]}")
+    _try_it_link(question)
+
+
+# ---------------------------------------------------------------- practice mode
+
+
+def _practice_ids(bank: Bank) -> tuple[str, ...]:
+    return bank.ids_for(_state().practice.topic)
+
+
+def _on_topic(widget_key: str) -> None:
+    practice = _state().practice
+    practice.topic = st.session_state[widget_key] or None
+    practice.index = 0
+
+
+def _on_check(bank: Bank, qid: str) -> None:
+    state = _state()
+    question = bank.get(qid)
+    response = _response_from_widgets(question, "quiz_p", state.practice.responses.get(qid))
+    state.practice.responses[qid] = response
+    if not _is_answered(question, response):
+        state.notice = "choose_first"
+        return
+    correct = grade(question, response)
+    state.practice.checked[qid] = correct
+    if qid not in state.practice.recorded:  # the room counts a learner's first answer to a question
+        state.practice.recorded.add(qid)
+        try:
+            _room().record([(qid, correct)])
+        except ValueError as exc:
+            state.notice = str(exc)
+
+
+def _on_again(qid: str) -> None:
+    _state().practice.checked.pop(qid, None)
+
+
+def _on_move(step: int, count: int) -> None:
+    practice = _state().practice
+    practice.index = min(max(practice.index + step, 0), count - 1)
+
+
+def practice_mode(bank: Bank) -> None:
+    state = _state()
+    practice = state.practice
+    lang = state.lang
+    topic_key = f"quiz_practice_topic_{lang}"
+    _restore(topic_key, practice.topic or "")
+    st.selectbox(
+        _tr("topic"),
+        ["", *TOPICS],
+        format_func=lambda t: topic_label(t, lang) if t else ui_text(lang, "all_topics"),
+        key=topic_key,
+        on_change=_on_topic,
+        args=(topic_key,),
+    )
+    ids = _practice_ids(bank)
+    practice.index = min(practice.index, len(ids) - 1)
+    done = [q for q in ids if q in practice.checked]
+    right = sum(practice.checked[q] for q in done)
+    st.progress(len(done) / len(ids), text=_tr("practice_progress", done=len(done), n=len(ids), right=right))
+
+    question = bank.get(ids[practice.index])
+    qid = question.id
+    checked = qid in practice.checked
+    with st.container(border=True, key="quiz_practice_card"):
+        _question_header(question, _tr("question_n", i=practice.index + 1, n=len(ids)))
+        response = _answer_widget(
+            question, "quiz_p", question.option_ids, practice.responses.get(qid), disabled=checked, letters=True
+        )
+        if not checked:
+            practice.responses[qid] = response
+        if state.notice == "choose_first":
+            st.warning(_tr("choose_first"), icon=":material/info:")
+            state.notice = ""
+        if checked:
+            _feedback(question, practice.responses.get(qid), practice.checked[qid])
+    row = st.container(horizontal=True, key="quiz_practice_buttons")
+    row.button(
+        _tr("previous"),
+        key="quiz_practice_prev",
+        icon=":material/arrow_back:",
+        on_click=_on_move,
+        args=(-1, len(ids)),
+        disabled=practice.index == 0,
+    )
+    if checked:
+        row.button(
+            _tr("try_again"), key="quiz_practice_again", icon=":material/replay:", on_click=_on_again, args=(qid,)
+        )
+    else:
+        row.button(
+            _tr("check"),
+            key="quiz_practice_check",
+            type="primary",
+            icon=":material/done:",
+            on_click=_on_check,
+            args=(bank, qid),
+        )
+    row.button(
+        _tr("next"),
+        key="quiz_practice_next",
+        icon=":material/arrow_forward:",
+        on_click=_on_move,
+        args=(1, len(ids)),
+        disabled=practice.index >= len(ids) - 1,
+    )
+
+
+# ---------------------------------------------------------------- exam mode
+
+
+def _exam_prefix(exam: ExamState) -> str:
+    return f"quiz_e{exam.run}"
+
+
+def _save_exam_response(bank: Bank) -> None:
+    exam = _state().exam
+    if exam.items and not exam.finished:
+        qid = exam.items[exam.position].question_id
+        question = bank.get(qid)
+        exam.responses[qid] = _response_from_widgets(question, _exam_prefix(exam), exam.responses.get(qid))
+
+
+def _start_exam(bank: Bank, pool: tuple[str, ...] | None = None) -> None:
+    exam = _state().exam
+    if pool is None:
+        exam.seed = int(st.session_state.get("quiz_exam_seed", exam.seed))
+        exam.size = int(st.session_state.get("quiz_exam_size", exam.size))
+    size = exam.size if pool is None else len(pool)
+    try:
+        items = draw_exam(bank, size, exam.seed if pool is None else exam.seed + exam.run + 1, pool)
+    except ValueError as exc:
+        _state().notice = str(exc)
+        return
+    exam.items, exam.position, exam.responses = items, 0, {}
+    exam.finished, exam.retry = False, pool is not None
+    exam.run += 1
+
+
+def _on_exam_move(bank: Bank, step: int) -> None:
+    _save_exam_response(bank)
+    exam = _state().exam
+    exam.position = min(max(exam.position + step, 0), len(exam.items) - 1)
+
+
+def _on_finish(bank: Bank) -> None:
+    _save_exam_response(bank)
+    exam = _state().exam
+    exam.finished = True
+    report = grade_exam(bank, exam.items, exam.responses)
+    try:
+        _room().record([(r.question_id, r.correct) for r in report.results if r.answered])
+    except ValueError as exc:
+        _state().notice = str(exc)
+
+
+def _on_retry(bank: Bank) -> None:
+    exam = _state().exam
+    missed = grade_exam(bank, exam.items, exam.responses).missed
+    _start_exam(bank, missed)
+
+
+def _on_new_exam() -> None:
+    exam = _state().exam
+    exam.items, exam.finished, exam.responses, exam.retry = (), False, {}, False
+    exam.seed = secrets.randbelow(10_000)
+    st.session_state.pop("quiz_exam_seed", None)  # the setup form shows the new seed
+
+
+def _exam_setup(bank: Bank) -> None:
+    exam = _state().exam
+    st.markdown(_tr("exam_intro"))
+    _restore("quiz_exam_size", min(exam.size, len(bank)))
+    _restore("quiz_exam_seed", exam.seed)
+    left, right, _ = st.columns([1, 1, 2])
+    exam.size = int(left.number_input(_tr("exam_size"), min_value=1, max_value=len(bank), step=1, key="quiz_exam_size"))
+    exam.seed = int(
+        right.number_input(
+            _tr("exam_seed"), min_value=0, max_value=2**31 - 1, step=1, key="quiz_exam_seed", help=_tr("exam_seed_help")
+        )
+    )
+    st.button(
+        _tr("start_exam"),
+        key="quiz_exam_start",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=_start_exam,
+        args=(bank,),
+    )
+
+
+def _exam_running(bank: Bank) -> None:
+    exam = _state().exam
+    prefix = _exam_prefix(exam)
+    n = len(exam.items)
+    item = exam.items[exam.position]
+    question = bank.get(item.question_id)
+    badge = _tr("exam_retry_badge", n=n) if exam.retry else _tr("seed_caption", seed=exam.seed, n=n)
+    st.caption(badge)
+    with st.container(border=True, key="quiz_exam_card"):
+        _question_header(question, _tr("question_n", i=exam.position + 1, n=n))
+        response = _answer_widget(
+            question, prefix, item.option_order, exam.responses.get(question.id), disabled=False, letters=False
+        )
+    exam.responses[question.id] = response
+    answered = sum(_is_answered(bank.get(i.question_id), exam.responses.get(i.question_id)) for i in exam.items)
+    st.progress(answered / n, text=_tr("exam_progress", done=answered, n=n))
+    row = st.container(horizontal=True, key="quiz_exam_buttons")
+    row.button(
+        _tr("previous"),
+        key="quiz_exam_prev",
+        icon=":material/arrow_back:",
+        on_click=_on_exam_move,
+        args=(bank, -1),
+        disabled=exam.position == 0,
+    )
+    if exam.position < n - 1:
+        row.button(
+            _tr("next"),
+            key="quiz_exam_next",
+            type="primary",
+            icon=":material/arrow_forward:",
+            on_click=_on_exam_move,
+            args=(bank, 1),
+        )
+    row.button(
+        _tr("finish_exam"),
+        key="quiz_exam_finish",
+        type="primary" if exam.position == n - 1 else "secondary",
+        icon=":material/grading:",
+        on_click=_on_finish,
+        args=(bank,),
+    )
+    if exam.position == n - 1 and answered < n:
+        st.warning(_tr("unanswered_warning", k=n - answered), icon=":material/info:")
+    st.button(
+        _tr("abandon_exam"), key="quiz_exam_abandon", icon=":material/close:", on_click=_on_new_exam, type="tertiary"
+    )
+
+
+def _exam_report(bank: Bank) -> None:
+    state = _state()
+    exam, lang = state.exam, state.lang
+    report = grade_exam(bank, exam.items, exam.responses)
+    st.caption(
+        _tr("exam_retry_badge", n=report.total) if exam.retry else _tr("seed_caption", seed=exam.seed, n=report.total)
+    )
+    a, b, _ = st.columns([1, 1, 2])
+    a.metric(_tr("score"), _tr("score_value", score=report.score, total=report.total))
+    b.metric(_tr("percent"), f"{report.percent:.0f}%")
+    st.progress(report.score / report.total if report.total else 0.0)
+
+    st.subheader(_tr("by_topic"), anchor=False)
+    table = topic_breakdown(report.results, lang).rename(
+        columns={
+            "topic": _tr("col_topic"),
+            "correct": _tr("col_correct"),
+            "total": _tr("col_total"),
+            "percent": _tr("col_percent"),
+        }
+    )
+    chart_col, table_col = st.columns(2, gap="medium")
+    figure = px.bar(
+        table.iloc[::-1],  # plotly draws the first row at the bottom: reverse, to read like the table
+        x=_tr("col_percent"),
+        y=_tr("col_topic"),
+        orientation="h",
+        range_x=[0, 100],
+        text=_tr("col_correct"),
+    )
+    figure.update_layout(height=80 + 45 * len(table), margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title=None)
+    chart_col.plotly_chart(figure, width="stretch", key="quiz_exam_topic_chart", config={"displayModeBar": False})
+    table_col.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={_tr("col_percent"): st.column_config.NumberColumn(format="%.0f")},
+    )
+
+    st.subheader(_tr("missed"), anchor=False)
+    if not report.missed:
+        st.success(_tr("no_missed"), icon=":material/celebration:")
+    for result in report.results:
+        if result.correct:
+            continue
+        question = bank.get(result.question_id)
+        with st.container(border=True):
+            st.markdown(f"**{question.prompt[lang]}**")
+            if question.options:  # in the bank's order, so the explanation's (a), (b) ... make sense
+                chosen = {result.response} if question.type == "single" else set(result.response or ())
+                right = {question.answer} if question.type == "single" else set(question.answer)  # type: ignore[arg-type]
+                st.markdown(
+                    "\n".join(
+                        f"- **{o}.** {question.option_text(o, lang)}"
+                        + (" :green[:material/check:]" if o in right else "")
+                        + (" :red[:material/close:]" if o in chosen and o not in right else "")
+                        for o in question.option_ids
+                    )
+                )
+            st.markdown(
+                f":red[{_tr('you_answered', answer=response_text(question, result.response, lang))}]  \n"
+                f":green[{_tr('correct_answer', answer=answer_text(question, lang))}]"
+            )
+            st.markdown(f"**{_tr('explanation')}.** {question.explanation[lang]}")
+            _try_it_link(question)
+    row = st.container(horizontal=True, key="quiz_report_buttons")
+    if report.missed:
+        row.button(
+            _tr("retry_missed"),
+            key="quiz_exam_retry",
+            type="primary",
+            icon=":material/replay:",
+            on_click=_on_retry,
+            args=(bank,),
+        )
+    row.button(_tr("new_exam"), key="quiz_exam_new", icon=":material/add:", on_click=_on_new_exam)
+
+
+def exam_mode(bank: Bank) -> None:
+    exam = _state().exam
+    if exam.finished:
+        _exam_report(bank)
+    elif exam.items:
+        _exam_running(bank)
+    else:
+        _exam_setup(bank)
+
+
+# ---------------------------------------------------------------- room view
+
+
+def _on_reset(confirm: bool | None) -> None:
+    state = _state()
+    if confirm is None:
+        state.confirm_reset = True
+        return
+    state.confirm_reset = False
+    if confirm:
+        try:
+            removed = _room().reset()
+        except ValueError as exc:
+            state.notice = str(exc)
+        else:
+            state.notice = ui_text(state.lang, "reset_done", n=removed)
+
+
+@st.fragment(run_every=ROOM_REFRESH_S)
+def _room_stats(bank: Bank) -> None:
+    lang = _state().lang
+    try:
+        table = room_table(bank, _room().stats(), lang)
+    except ValueError as exc:
+        show_error(exc, _tr("room_error"))
+        return
+    answered = int(table["answered"].sum())
+    wrong = int(table["wrong"].sum())
+    a, b, c = st.columns(3)
+    a.metric(_tr("room_total"), answered)
+    b.metric(_tr("room_questions"), f"{len(table)} / {len(bank)}")
+    c.metric(_tr("room_wrong_share"), f"{100 * wrong / answered:.0f}%" if answered else "–")
+    if table.empty:
+        st.info(_tr("room_empty"), icon=":material/groups:")
+        return
+    shown = table.rename(
+        columns={
+            "question": _tr("col_question"),
+            "topic": _tr("col_topic"),
+            "answered": _tr("col_answered"),
+            "wrong": _tr("col_wrong"),
+            "wrong_percent": _tr("col_wrong_percent"),
+        }
+    )
+    st.subheader(_tr("room_chart_title"), anchor=False)
+    wrong_label, right_label = _tr("col_wrong"), _tr("room_right")
+    chart = table.iloc[::-1].rename(columns={"wrong_percent": wrong_label, "right_percent": right_label})
+    figure = px.bar(
+        chart,
+        y="question",
+        x=[wrong_label, right_label],
+        orientation="h",
+        range_x=[0, 100],
+        color_discrete_map={wrong_label: "#d64545", right_label: "#3a9d5d"},
+        hover_data={"answered": True, "topic": True},
+        labels={"question": _tr("col_question"), "answered": _tr("col_answered"), "topic": _tr("col_topic")},
+    )
+    figure.update_layout(
+        height=140 + 30 * len(chart),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis_title=None,
+        xaxis_title=_tr("room_axis_wrong"),
+        legend={"title": None, "orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+    )
+    st.plotly_chart(figure, width="stretch", key="quiz_room_chart", config={"displayModeBar": False})
+    st.dataframe(
+        shown[[_tr("col_question"), _tr("col_topic"), _tr("col_answered"), _tr("col_wrong"), _tr("col_wrong_percent")]],
+        hide_index=True,
+        width="stretch",
+        column_config={_tr("col_wrong_percent"): st.column_config.NumberColumn(format="%.0f")},
+        key="quiz_room_table",
+    )
+    st.button(_tr("refresh"), key="quiz_room_refresh", icon=":material/refresh:")
+
+
+def room_mode(bank: Bank) -> None:
+    state = _state()
+    st.caption(_tr("room_intro"))
+    _room_stats(bank)
+    with st.expander(_tr("presenter"), icon=":material/co_present:", expanded=state.confirm_reset):
+        if not state.confirm_reset:
+            st.button(
+                _tr("reset_room"), key="quiz_room_reset", icon=":material/delete:", on_click=_on_reset, args=(None,)
+            )
+        else:
+            st.warning(_tr("reset_confirm"), icon=":material/warning:")
+            row = st.container(horizontal=True)
+            row.button(_tr("reset_yes"), key="quiz_room_reset_yes", type="primary", on_click=_on_reset, args=(True,))
+            row.button(_tr("reset_cancel"), key="quiz_room_reset_no", on_click=_on_reset, args=(False,))
+
+
+# ---------------------------------------------------------------- the page
+
+
+def _on_lang() -> None:
+    state = _state()
+    state.lang = st.session_state["quiz_lang"] or state.lang
+
+
+def _on_mode(widget_key: str) -> None:
+    state = _state()
+    state.mode = st.session_state[widget_key] or state.mode
+
+
+state = _state()
+title_col, lang_col = st.columns([4, 1], vertical_alignment="bottom")
+title_col.title(f"Concept quiz{ui_text(state.lang, 'title_suffix')}", anchor=False)
+_restore("quiz_lang", state.lang)
+lang_col.segmented_control(
+    "Language / 语言",
+    LANGUAGES,
+    format_func=LANGUAGE_NAMES.get,
+    key="quiz_lang",
+    required=True,
+    on_change=_on_lang,
+)
+st.markdown(_tr("intro"))
+
+try:
+    bank = _bank()
+except ValueError as exc:
+    show_error(exc, _tr("bank_error"))
+    st.stop()
+
+mode_key = f"quiz_mode_{state.lang}"  # the labels are the value's identity: one widget per language
+_restore(mode_key, state.mode)
+st.segmented_control(
+    _tr("mode"),
+    MODES,
+    format_func=lambda m, lang=state.lang: ui_text(lang, f"mode_{m}"),
+    key=mode_key,
+    required=True,
+    on_change=_on_mode,
+    args=(mode_key,),
+    label_visibility="collapsed",
+)
+if state.notice and state.notice != "choose_first":
+    st.info(state.notice, icon=":material/info:")
+    state.notice = ""
+
+if state.mode == "practice":
+    practice_mode(bank)
+elif state.mode == "exam":
+    exam_mode(bank)
+else:
+    room_mode(bank)

@@ -1,0 +1,286 @@
+"""AppTest of the concept quiz through the real router: practice, exam, language, room view, state kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from compression.quiz import RoomStats, draw_exam, load_bank
+from pages._shared import FEATURE_PAGES
+from tests.app.conftest import assert_no_exception
+
+PAGE = "pages/quiz.py"
+BANK = load_bank()
+
+
+@pytest.fixture(autouse=True)
+def own_room(tmp_path, monkeypatch):
+    """Each test gets its own room database."""
+    path = tmp_path / "room" / "quiz.sqlite"
+    monkeypatch.setenv("COMPRESSION_LAB_QUIZ_DB", str(path))
+    return path
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def right_answer(question_id: str):
+    return BANK.get(question_id).answer
+
+
+def answer(at, prefix: str, question_id: str, response) -> None:
+    """Set the widget(s) of one question to `response`."""
+    question = BANK.get(question_id)
+    if question.type == "multiple":
+        for option in question.option_ids:
+            at.checkbox(key=f"{prefix}_{question_id}_{option}").set_value(option in response)
+    elif question.type == "numeric":
+        at.number_input(key=f"{prefix}_{question_id}").set_value(response)
+    else:
+        at.radio(key=f"{prefix}_{question_id}").set_value(response)
+
+
+def test_practice_right_answer_shows_feedback_and_explanation(open_page, own_room):
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert at.title[0].value == "Concept quiz"
+    assert "Question 1 of 37" in texts(at.caption)
+    answer(at, "quiz_p_en", "q1-definition", "a")
+    at.button(key="quiz_practice_check").click().run()
+    assert_no_exception(at)
+    assert texts(at.success) == "Right."
+    assert "low-rank factorisation" in texts(at.markdown)  # the explanation
+    assert at.radio(key="quiz_p_en_q1-definition").disabled  # the answer is locked until "Answer again"
+    assert "1 of 37 answered in this topic, 1 right" in at.get("progress")[0].proto.text
+    assert RoomStats(own_room).total_answers() == 1
+
+
+def test_practice_wrong_answer_shows_the_right_one(open_page):
+    at = open_page(PAGE)
+    at.button(key="quiz_practice_next").click().run()
+    at.button(key="quiz_practice_next").click().run()  # q1-exact-tf
+    assert "Quantization keeps every weight exactly" in texts(at.markdown)
+    answer(at, "quiz_p_en", "q1-exact-tf", True)
+    at.button(key="quiz_practice_check").click().run()
+    assert_no_exception(at)
+    error = texts(at.error)
+    assert "Not quite." in error and "You answered: True" in error and "The right answer: False" in error
+    assert "Δ²/12" in texts(at.markdown)
+    # Answer again, right this time.
+    at.button(key="quiz_practice_again").click().run()
+    answer(at, "quiz_p_en", "q1-exact-tf", False)
+    at.button(key="quiz_practice_check").click().run()
+    assert texts(at.success) == "Right."
+
+
+def test_practice_numeric_and_partial_multiple_choice(open_page):
+    at = open_page(PAGE)
+    at.selectbox(key="quiz_practice_topic_en").set_value("quantize_code").run()
+    assert "Question 1 of 6" in texts(at.caption)
+    answer(at, "quiz_p_en", "p1-half", 64.0)
+    at.button(key="quiz_practice_check").click().run()
+    assert texts(at.success) == "Right."
+    assert "scale = 2^(8−1) = 128" in texts(at.markdown)
+
+    at.selectbox(key="quiz_practice_topic_en").set_value("quantization").run()
+    for _ in range(5):
+        at.button(key="quiz_practice_next").click().run()
+    assert "Which of these does the article list as challenges" in texts(at.markdown)
+    answer(at, "quiz_p_en", "q2-challenges", {"a", "b"})  # two of the three right ones: wrong
+    at.button(key="quiz_practice_check").click().run()
+    assert "Not quite." in texts(at.error)
+
+
+def test_check_without_an_answer_asks_for_one(open_page, own_room):
+    at = open_page(PAGE)
+    at.button(key="quiz_practice_check").click().run()
+    assert_no_exception(at)
+    assert "Choose an answer first." in texts(at.warning)
+    assert RoomStats(own_room).total_answers() == 0
+
+
+def test_try_it_link_only_when_the_target_page_exists(open_page):
+    at = open_page(PAGE)
+    at.selectbox(key="quiz_practice_topic_en").set_value("quantize_code").run()
+    answer(at, "quiz_p_en", "p1-half", 64.0)
+    at.button(key="quiz_practice_check").click().run()
+    links = [e for e in at.get("page_link") if "Try it" in e.proto.label]
+    quantization_page = next(s for s in FEATURE_PAGES if s.url_path == "quantization")
+    if quantization_page.exists:
+        assert len(links) == 1
+        assert (
+            links[0].proto.query_string
+            == "values=0.5%2C1.0%2C-0.3&bits=4%2C8&scheme=seed&rounding=truncate&calibration=minmax"
+        )
+    else:
+        assert links == []
+
+
+def wrong_answer(question_id: str):
+    question = BANK.get(question_id)
+    if question.type == "single":
+        return next(o for o in question.option_ids if o != question.answer)
+    if question.type == "multiple":
+        return frozenset(sorted(question.answer)[:-1] or [o for o in question.option_ids if o not in question.answer])
+    if question.type == "true_false":
+        return not question.answer
+    return question.answer + question.tolerance + 1
+
+
+def finish_exam(at, seed: int, wrong_last: bool = True):
+    """Start a 3-question exam with `seed` and answer it: all right, except the last one when `wrong_last`."""
+    at.segmented_control(key="quiz_mode_en").set_value("exam").run()
+    at.number_input(key="quiz_exam_size").set_value(3)
+    at.number_input(key="quiz_exam_seed").set_value(seed)
+    at.button(key="quiz_exam_start").click().run()
+    items = draw_exam(BANK, 3, seed)
+    for position, item in enumerate(items):
+        question = BANK.get(item.question_id)
+        response = question.answer
+        if wrong_last and position == 2:
+            response = wrong_answer(question.id)
+        answer(at, "quiz_e1_en", item.question_id, response)
+        at.run()
+        if position < 2:
+            at.button(key="quiz_exam_next").click().run()
+    at.button(key="quiz_exam_finish").click().run()
+    return items
+
+
+def test_exam_is_graded_with_score_topics_and_missed(open_page, own_room):
+    at = open_page(PAGE)
+    items = finish_exam(at, seed=11)
+    assert_no_exception(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Score"] == "2 / 3"
+    assert metrics["Percent right"] == "67%"
+    assert "Seed 11 · 3 questions" in texts(at.caption)
+    breakdown = at.dataframe[0].value
+    assert breakdown["Questions"].sum() == 3 and breakdown["Right"].sum() == 2
+    missed = BANK.get(items[2].question_id)
+    assert missed.explanation["en"][:60] in texts(at.markdown)
+    assert RoomStats(own_room).total_answers() == 3  # the room counts the exam's answers
+
+    at.button(key="quiz_exam_retry").click().run()
+    assert_no_exception(at)
+    assert "Retry of 1 missed question(s)" in texts(at.caption)
+    assert missed.prompt["en"] in texts(at.markdown)
+
+
+def test_exam_draw_is_seeded_and_options_shuffled(open_page):
+    at = open_page(PAGE)
+    at.segmented_control(key="quiz_mode_en").set_value("exam").run()
+    at.number_input(key="quiz_exam_size").set_value(len(BANK))
+    at.number_input(key="quiz_exam_seed").set_value(3)
+    at.button(key="quiz_exam_start").click().run()
+    items = draw_exam(BANK, len(BANK), 3)
+    for item in items:
+        question = BANK.get(item.question_id)
+        if question.type == "single":
+            radio = at.radio(key=f"quiz_e1_en_{item.question_id}")
+            assert radio.options == [question.option_text(o, "en") for o in item.option_order]
+            break
+        at.button(key="quiz_exam_next").click().run()
+    else:
+        pytest.fail("no single-choice question in the draw")
+
+
+def test_unanswered_exam_questions_count_as_wrong(open_page):
+    at = open_page(PAGE)
+    at.segmented_control(key="quiz_mode_en").set_value("exam").run()
+    at.number_input(key="quiz_exam_size").set_value(2)
+    at.button(key="quiz_exam_start").click().run()
+    at.button(key="quiz_exam_finish").click().run()
+    assert {m.label: m.value for m in at.metric}["Score"] == "0 / 2"
+
+
+def test_language_switch_and_it_is_remembered(open_page):
+    at = open_page(PAGE)
+    answer(at, "quiz_p_en", "q1-definition", "b")
+    at.run()
+    at.segmented_control(key="quiz_lang").set_value("zh").run()
+    assert_no_exception(at)
+    assert at.radio(key="quiz_p_zh_q1-definition").value == "b"  # the pending answer survives the switch
+    assert at.title[0].value == "Concept quiz · 概念测验"
+    assert "按照原文的说法，量化的基本概念是什么？" in texts(at.markdown)
+    assert at.button(key="quiz_practice_check").label == "提交"
+    assert at.radio(key="quiz_p_zh_q1-definition").options[0].startswith("**a.** 把模型中的浮点数参数")
+    at.switch_page("pages/home.py").run()
+    at.switch_page(PAGE).run()
+    assert at.title[0].value == "Concept quiz · 概念测验"
+    assert at.segmented_control(key="quiz_lang").value == "zh"
+
+
+def test_nothing_is_lost_when_switching_pages(open_page):
+    at = open_page(PAGE)
+    at.segmented_control(key="quiz_mode_en").set_value("exam").run()
+    at.number_input(key="quiz_exam_size").set_value(3)
+    at.number_input(key="quiz_exam_seed").set_value(5)
+    at.button(key="quiz_exam_start").click().run()
+    first, second, _ = draw_exam(BANK, 3, 5)
+    answer(at, "quiz_e1_en", first.question_id, right_answer(first.question_id))
+    at.run()
+    at.button(key="quiz_exam_next").click().run()
+    at.switch_page("pages/home.py").run()
+    assert at.title[0].value == "Compression Lab"
+    at.switch_page(PAGE).run()
+    assert_no_exception(at)
+    assert at.segmented_control(key="quiz_mode_en").value == "exam"
+    assert "Question 2 of 3" in texts(at.caption)
+    at.button(key="quiz_exam_prev").click().run()
+    question = BANK.get(first.question_id)
+    if question.type == "multiple":
+        restored = {o for o in question.option_ids if at.checkbox(key=f"quiz_e1_en_{first.question_id}_{o}").value}
+        assert restored == set(question.answer)
+    elif question.type == "numeric":
+        assert at.number_input(key=f"quiz_e1_en_{first.question_id}").value == question.answer
+    else:
+        assert at.radio(key=f"quiz_e1_en_{first.question_id}").value == question.answer
+    assert "1 of 3 answered" in at.get("progress")[0].proto.text
+
+
+def test_room_view_chart_and_reset_with_confirmation(open_page, own_room):
+    RoomStats(own_room).record([("p1-one-overflow", False), ("p1-one-overflow", False), ("q3-roles-tf", True)])
+    at = open_page(PAGE, query={"mode": "room"})
+    assert_no_exception(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Answers recorded"] == "3"
+    assert metrics["Wrong overall"] == "67%"
+    assert len(at.get("plotly_chart")) == 1
+    table = at.dataframe[0].value
+    assert table.iloc[0]["Question"].startswith("p1-one-overflow")
+    assert table.iloc[0]["% wrong"] == 100.0
+
+    at.button(key="quiz_room_reset").click().run()
+    assert "cannot be undone" in texts(at.warning)
+    at.button(key="quiz_room_reset_no").click().run()
+    assert RoomStats(own_room).total_answers() == 3
+    at.button(key="quiz_room_reset").click().run()
+    at.button(key="quiz_room_reset_yes").click().run()
+    assert_no_exception(at)
+    assert "3 answer(s) deleted" in texts(at.info)
+    assert RoomStats(own_room).total_answers() == 0
+    assert "No answers recorded yet" in texts(at.info)
+
+
+def test_deep_link_language_and_bad_parameters(open_page):
+    at = open_page(PAGE, query={"lang": "zh", "mode": "exam"})
+    assert_no_exception(at)
+    assert at.button(key="quiz_exam_start").label == "开始测验"
+    at = open_page(PAGE, query={"lang": "klingon", "mode": "<script>"})
+    assert_no_exception(at)
+    assert at.title[0].value == "Concept quiz"
+    warnings = texts(at.warning)
+    assert "lang=klingon" in warnings and "mode=" in warnings
+
+
+def test_a_malformed_bank_is_a_message_not_a_crash(open_page, monkeypatch, tmp_path):
+    import compression.quiz.bank as bank_module
+
+    broken = tmp_path / "bank"
+    broken.mkdir()
+    (broken / "bad.yaml").write_text("questions:\n  - id: q-x\n    topic: pruning\n", encoding="utf-8")
+    monkeypatch.setattr(bank_module, "QUESTIONS_DIR", broken)
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert "bad.yaml, question 'q-x', field 'type': is missing" in texts(at.error)

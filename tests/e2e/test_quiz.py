@@ -1,0 +1,179 @@
+"""The concept quiz in Chromium: a three-question exam to the score, and the room view across two visitors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from compression.quiz import draw_exam, load_bank
+from tests.e2e.conftest import assert_no_exception, open_app, screenshot, wait_for_app
+
+BANK = load_bank()
+EXAM_SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def patient_expect():
+    """Reruns on a busy 2-core machine can take a few seconds: wait up to 30 s here, then restore the default."""
+    expect.set_options(timeout=30_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
+def settle(page: Page) -> None:
+    """Let the rerun that an interaction triggers start, then wait for it to finish."""
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+
+
+def plain(markdown: str) -> str:
+    return markdown.replace("`", "").replace("**", "")
+
+
+def click_button(page: Page, name: str) -> None:
+    page.locator('[data-testid="stButton"] button', has_text=name).first.click()
+    settle(page)
+
+
+def choose_mode(page: Page, label: str) -> None:
+    page.locator('[data-testid="stButtonGroup"] button', has_text=label).first.click()
+    settle(page)
+
+
+def fill_number(page: Page, label: str, value: str) -> None:
+    field = page.locator('[data-testid="stNumberInput"]', has_text=label).locator("input")
+    field.fill(value)
+    field.press("Enter")
+    settle(page)
+
+
+def open_quiz(page: Page, server, query: str = "") -> None:
+    """Open the quiz by its URL and wait until the router's navigation and sidebar are drawn.
+
+    The home page is opened first: on a fresh server Streamlit runs the very first deep-linked visit in
+    its legacy pages/-folder mode (no router) until some run has called st.navigation (a Streamlit quirk
+    of an app with a pages/ folder, reported to the lead).
+    """
+    open_app(page, server)
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Training device", timeout=90_000)
+    open_app(page, server, f"quiz{query}")
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Training device", timeout=90_000)
+    expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("Concept quiz", timeout=90_000)
+    wait_for_app(page)
+
+
+def answer_right(page: Page, question_id: str, lang: str = "en") -> None:
+    """Answer one question right in the browser, the way a learner would."""
+    question = BANK.get(question_id)
+    if question.type == "single":
+        radio = page.locator('[data-testid="stRadio"]')
+        radio.get_by_text(plain(question.option_text(question.answer, lang)), exact=True).click()
+    elif question.type == "multiple":
+        for option in sorted(question.answer):
+            checkbox = page.locator('[data-testid="stCheckbox"]')
+            checkbox.get_by_text(plain(question.option_text(option, lang)), exact=True).click()
+            settle(page)
+    elif question.type == "true_false":
+        page.locator('[data-testid="stRadio"]').get_by_text("True" if question.answer else "False", exact=True).click()
+    else:
+        field = page.locator('[data-testid="stNumberInput"] input')
+        field.fill(f"{question.answer:g}")
+        field.press("Enter")
+    settle(page)
+
+
+def test_learner_completes_a_three_question_exam_and_sees_the_score(page, server, screenshot_dir):
+    open_quiz(page, server)
+    expect(page.locator("h1", has_text="Concept quiz")).to_be_visible()
+    screenshot(page, screenshot_dir, "quiz-practice-en")
+    choose_mode(page, "Exam")
+    fill_number(page, "Number of questions", "3")
+    fill_number(page, "Seed", str(EXAM_SEED))
+    click_button(page, "Start the exam")
+    items = draw_exam(BANK, 3, EXAM_SEED)
+    for position, item in enumerate(items):
+        expect(page.get_by_text(f"Question {position + 1} of 3")).to_be_visible()
+        expect(page.locator("h4", has_text=plain(BANK.get(item.question_id).prompt["en"])[:40])).to_be_visible()
+        answer_right(page, item.question_id)
+        expect(page.locator('[data-testid="stProgress"]', has_text=f"{position + 1} of 3 answered")).to_be_visible()
+        if position == 0:
+            screenshot(page, screenshot_dir, "quiz-exam-question-en")
+        if position < 2:
+            click_button(page, "Next")
+    click_button(page, "Finish and grade")
+    assert_no_exception(page)
+    score = page.locator('[data-testid="stMetric"]', has_text="Score")
+    expect(score).to_contain_text("3 / 3")
+    expect(page.locator('[data-testid="stMetric"]', has_text="Percent right")).to_contain_text("100%")
+    expect(page.get_by_text("No mistakes: every answer was right.")).to_be_visible()
+    expect(page.locator('[data-testid="stPlotlyChart"] .main-svg').first).to_be_visible()
+    screenshot(page, screenshot_dir, "quiz-exam-score-en")
+
+    # The same report in Chinese, and the language is remembered on the practice page.
+    page.locator('[data-testid="stButtonGroup"] button', has_text="中文").click()
+    settle(page)
+    expect(page.locator("h1", has_text="概念测验")).to_be_visible()
+    expect(page.locator('[data-testid="stMetric"]', has_text="得分")).to_contain_text("3 / 3")
+    screenshot(page, screenshot_dir, "quiz-exam-score-zh")
+
+
+def test_missed_questions_are_explained_in_chinese(page, server, screenshot_dir):
+    open_quiz(page, server, "?lang=zh&mode=exam")
+    expect(page.locator("h1", has_text="概念测验")).to_be_visible()
+    fill_number(page, "题目数量", "2")
+    click_button(page, "开始测验")
+    click_button(page, "交卷评分")  # nothing answered: both missed
+    expect(page.locator('[data-testid="stMetric"]', has_text="得分")).to_contain_text("0 / 2")
+    expect(page.get_by_text("答错的题目")).to_be_visible()
+    expect(page.get_by_text(re.compile("正确答案："))).to_have_count(2)
+    assert_no_exception(page)
+    screenshot(page, screenshot_dir, "quiz-exam-missed-zh")
+
+
+def answers_recorded(page: Page) -> int:
+    metric = page.locator('[data-testid="stMetric"]', has_text="Answers recorded")
+    return int(metric.locator('[data-testid="stMetricValue"]').inner_text().strip())
+
+
+def test_a_second_visitors_answers_appear_in_the_room_view(page, browser, server, screenshot_dir):
+    open_quiz(page, server, "?mode=room")
+    expect(page.locator('[data-testid="stMetric"]', has_text="Answers recorded")).to_be_visible()
+    before = answers_recorded(page)
+
+    other = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        visitor = other.new_page()
+        visitor.set_default_timeout(90_000)
+        open_quiz(visitor, server)
+        # Practice: the first question right, the second (a numeric one) wrong.
+        option = plain(BANK.get("q1-definition").option_text("a", "en"))
+        visitor.locator('[data-testid="stRadio"] label', has_text=option).click()
+        settle(visitor)
+        click_button(visitor, "Check")
+        expect(visitor.get_by_text("Right.")).to_be_visible()
+        click_button(visitor, "Next")
+        field = visitor.locator('[data-testid="stNumberInput"] input')
+        field.fill("400")
+        field.press("Enter")
+        settle(visitor)
+        click_button(visitor, "Check")
+        expect(visitor.get_by_text("Not quite.")).to_be_visible()
+        expect(visitor.get_by_text("The right answer: 100 (± 0.5)")).to_be_visible()
+        screenshot(visitor, screenshot_dir, "quiz-practice-feedback-en")
+    finally:
+        other.close()
+
+    click_button(page, "Refresh")
+    expect(page.locator('[data-testid="stMetric"]', has_text="Answers recorded")).to_contain_text(str(before + 2))
+    expect(page.locator('[data-testid="stPlotlyChart"] .main-svg').first).to_be_visible()
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_contain_text("q1-model-size")
+    assert_no_exception(page)
+    screenshot(page, screenshot_dir, "quiz-room-en")
+
+    page.locator('[data-testid="stButtonGroup"] button', has_text="中文").click()
+    settle(page)
+    expect(page.locator('[data-testid="stMetric"]', has_text="已记录的作答")).to_contain_text(str(before + 2))
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_contain_text("答对")
+    screenshot(page, screenshot_dir, "quiz-room-zh")
