@@ -59,6 +59,22 @@ FEATURE_PAGES: tuple[PageSpec, ...] = (
 )
 
 
+def require_router() -> None:
+    """Make sure this page runs inside app.py's router, with its navigation and sidebar.
+
+    Because app.py sits next to a `pages/` folder, a freshly started Streamlit server begins in its old
+    "pages folder" mode: the first visit to a deep link such as /quiz runs pages/quiz.py alone (no
+    router, no device panel, a navigation listing every file). Streamlit leaves that mode only when some
+    run calls st.navigation. Every page calls this first: it switches the mode off and reruns, so the
+    rerun executes app.py, whose st.navigation then resolves the same URL to this page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def existing_feature_pages() -> list[PageSpec]:
     """Feature pages whose file exists: navigation and home cards list only these."""
     return [spec for spec in FEATURE_PAGES if spec.exists]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from compression.article import ARTICLE_TITLE, comparison_table
-from pages._shared import existing_feature_pages
+from pages._shared import existing_feature_pages, require_router
+
+require_router()
 
 st.title("Compression Lab", anchor=False)
 st.markdown(

@@ -15,7 +15,9 @@ import streamlit as st
 
 from compression import quantization as qz
 from compression.formats import FORMATS
-from pages._shared import query_param, show_error
+from pages._shared import query_param, require_router, show_error
+
+require_router()
 
 SOURCES = {
     "text": ":material/edit: Type or paste",

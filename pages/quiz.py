@@ -35,7 +35,9 @@ from compression.quiz import (
     topic_label,
     ui_text,
 )
-from pages._shared import FEATURE_PAGES, query_param, show_error
+from pages._shared import FEATURE_PAGES, query_param, require_router, show_error
+
+require_router()
 
 STATE = "quiz_state"
 MODES = ("practice", "exam", "room")

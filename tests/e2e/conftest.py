@@ -60,41 +60,51 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     print(f"\nScreenshots of each page: {path}")
 
 
-@pytest.fixture(scope="session")
-def server(isolated_lab_dirs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real `streamlit run app.py`, polled on /_stcore/health until it answers ok."""
+def start_server(log_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
+    """Start `streamlit run app.py` on a free port and poll /_stcore/health until it answers ok."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    log_path = log_dir / f"streamlit-{port}.log"
     env = dict(os.environ)
     env.setdefault("COMPRESSION_LAB_TRAIN_THREADS", "1")
+    env.update(extra_env or {})
     cmd = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
     ]  # fmt: skip
     with open(log_path, "w") as log:
         process = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    server = Server(url, process, log_path)
+    server = Server(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + 60
     while True:
         if process.poll() is not None:
             raise RuntimeError(f"streamlit exited with {process.returncode}:\n{server.log()}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as response:
                 if response.read().decode().strip() == "ok":
-                    break
+                    return server
         except OSError:
             pass
         if time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"streamlit did not answer /_stcore/health within 60 s:\n{server.log()}")
         time.sleep(0.25)
-    yield server
-    process.terminate()
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
     try:
-        process.wait(timeout=15)
+        server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        process.kill()
+        server.process.kill()
+        server.process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def server(isolated_lab_dirs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real `streamlit run app.py` shared by the e2e tests."""
+    server = start_server(tmp_path_factory.mktemp("server"))
+    yield server
+    stop_server(server)
     assert "Traceback" not in server.log() or "Unexpected error" in server.log(), server.log()[-4000:]
 
 
