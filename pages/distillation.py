@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -144,7 +145,9 @@ def draw_curves(history_rows, key: str, max_points: int | None = None) -> None: 
         accuracy_chart(history, "Student against teacher: test accuracy per epoch"), key=f"{key}_acc", width="stretch"
     )
     left, right = st.columns(2)
-    left.plotly_chart(loss_chart(history, "train loss", "Training loss (what each model optimises)"), key=f"{key}_train_loss")
+    left.plotly_chart(
+        loss_chart(history, "train loss", "Training loss (what each model optimises)"), key=f"{key}_train_loss"
+    )
     right.plotly_chart(loss_chart(history, "test loss", "Test loss (cross-entropy)"), key=f"{key}_test_loss")
 
 
@@ -217,7 +220,9 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
             format_func=lambda n: model_label(n, TEACHER_PRESETS, shape),
             key="distill_teacher",
         )
-        c2.text_input("Custom teacher hidden sizes", key="distill_teacher_custom", help="e.g. 256,128 (used with 'Custom')")
+        c2.text_input(
+            "Custom teacher hidden sizes", key="distill_teacher_custom", help="e.g. 256,128 (used with 'Custom')"
+        )
         c3.selectbox(
             "Student",
             [*STUDENT_PRESETS, CUSTOM],
@@ -238,7 +243,9 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
         c4.number_input("Learning rate (Adam, cosine)", step=0.001, format="%.4f", key="distill_lr")
 
         c1, c2, c3, c4 = st.columns(4)
-        c1.number_input("Temperature T", step=0.5, format="%.2f", key="distill_temperature", help="T > 0; 1 is the plain softmax.")
+        c1.number_input(
+            "Temperature T", step=0.5, format="%.2f", key="distill_temperature", help="T > 0; 1 is the plain softmax."
+        )
         c2.number_input(
             "alpha: weight of the teacher's soft term",
             step=0.05,
@@ -342,7 +349,12 @@ def live_job(job: JobSnapshot, visitor: str) -> None:
         cols = st.columns(4)
         for col, (role, label) in zip(
             cols,
-            (("teacher", "Teacher"), ("student", "Distilled"), ("baseline", "Baseline"), ("smoothing", "Label smoothing")),
+            (
+                ("teacher", "Teacher"),
+                ("student", "Distilled"),
+                ("baseline", "Baseline"),
+                ("smoothing", "Label smoothing"),
+            ),
             strict=True,
         ):
             if role in latest:
@@ -388,7 +400,11 @@ def stored_results(record: RunRecord, manager: JobManager) -> None:
         (st.success if v.kind == "success" else st.warning)(v.headline, icon=":material/balance:")
         st.caption(v.details)
         cols = st.columns(5)
-        acc = {r: 100 * results[r]["test_accuracy"] for r in ("teacher", "student", "baseline", "smoothing") if r in results}
+        acc = {
+            r: 100 * results[r]["test_accuracy"]
+            for r in ("teacher", "student", "baseline", "smoothing")
+            if r in results
+        }
         cols[0].metric("Teacher", f"{acc['teacher']:.2f}%", border=True)
         cols[1].metric(
             "Distilled student", f"{acc['student']:.2f}%", delta=f"{v.gain_points:+.2f} vs baseline", border=True
@@ -463,7 +479,10 @@ def history_panel(manager: JobManager) -> None:
         key="distill_history_table",
         column_config={
             "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
-            **{c: st.column_config.NumberColumn(format="%.2f") for c in ("teacher %", "distilled %", "baseline %", "smoothing %")},
+            **{
+                c: st.column_config.NumberColumn(format="%.2f")
+                for c in ("teacher %", "distilled %", "baseline %", "smoothing %")
+            },
         },
     )
     labels = {

@@ -50,8 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-fraction", type=float, default=d.train_fraction)
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="0 drops the smoothing control")
     p.add_argument("--student-augment", action="store_true", help="random 1-pixel shifts for the students too")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default COMPRESSION_LAB_TRAIN_THREADS)")
-    p.add_argument("--json", type=Path, default=None, help="write results (teacher, student, baseline, history, config)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default COMPRESSION_LAB_TRAIN_THREADS)"
+    )
+    p.add_argument(
+        "--json", type=Path, default=None, help="write results (teacher, student, baseline, history, config)"
+    )
     p.add_argument("--no-cache", action="store_true", help="always train the teacher (no teacher cache on disk)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p

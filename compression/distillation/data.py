@@ -234,12 +234,16 @@ def _load_torchvision(
     if missing:
         if not allow_download:
             raise DatasetUnavailableError(
-                _missing_message(info, data_dir, missing, ", or let the server download them (COMPRESSION_LAB_ALLOW_DOWNLOAD=1)")
+                _missing_message(
+                    info, data_dir, missing, ", or let the server download them (COMPRESSION_LAB_ALLOW_DOWNLOAD=1)"
+                )
             )
         mirrors = list(getattr(cls, "mirrors", [])) or [getattr(cls, "url", "https://www.cs.toronto.edu/")]
         if not _can_reach(mirrors):
             raise DatasetUnavailableError(
-                _missing_message(info, data_dir, missing, "; a download was tried but this server cannot reach the internet")
+                _missing_message(
+                    info, data_dir, missing, "; a download was tried but this server cannot reach the internet"
+                )
             )
         download = True
     try:

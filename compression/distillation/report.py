@@ -121,7 +121,8 @@ def verdict(results: dict[str, Any]) -> Verdict:
         "warning",
         f"Distillation {word} the baseline: {s:.2f}% against {b:.2f}% ({gain:+.2f} points).",
         "This happens, especially on small data or with few epochs: a distilled student often needs more steps "
-        "to converge. Try more student epochs, another temperature or alpha, and compare several seeds. " + ls_text.strip(),
+        "to converge. Try more student epochs, another temperature or alpha, and compare several seeds. "
+        + ls_text.strip(),
         gain,
         gap,
     )

@@ -122,12 +122,22 @@ class RunStore:
                 "INSERT OR REPLACE INTO metrics (run_id, model, epoch, train_loss, test_loss, test_accuracy, agreement) "
                 "VALUES (?,?,?,?,?,?,?)",
                 [
-                    (run_id, r["model"], r["epoch"], r["train_loss"], r["test_loss"], r["test_accuracy"], r.get("agreement"))
+                    (
+                        run_id,
+                        r["model"],
+                        r["epoch"],
+                        r["train_loss"],
+                        r["test_loss"],
+                        r["test_accuracy"],
+                        r.get("agreement"),
+                    )
                     for r in rows
                 ],
             )
 
-    def finish(self, run_id: str, results: dict[str, Any], weights: dict[str, dict[str, torch.Tensor]] | None = None) -> None:
+    def finish(
+        self, run_id: str, results: dict[str, Any], weights: dict[str, dict[str, torch.Tensor]] | None = None
+    ) -> None:
         """Save weights first, then mark the run done with its results (a crash in between leaves it 'running')."""
         if weights:
             self.save_weights(run_id, weights, results.get("config"))
@@ -168,10 +178,14 @@ class RunStore:
 
     def list_runs(self, limit: int = 50) -> pd.DataFrame:
         """Newest first: id, created (UTC), status, dataset, teacher, student, epochs, T, alpha, seed, accuracies."""
-        rows = self._conn().execute(
-            "SELECT id, created_at, status, config, results, error FROM runs ORDER BY created_at DESC LIMIT ?",
-            (int(limit),),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT id, created_at, status, config, results, error FROM runs ORDER BY created_at DESC LIMIT ?",
+                (int(limit),),
+            )
+            .fetchall()
+        )
         records = []
         for row in rows:
             config = json.loads(row["config"])

@@ -121,9 +121,13 @@ def validate_config(config: TrainConfig, max_epochs: int = 2000) -> TrainConfig:
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}.")
         if value > limit:
-            raise ValueError(f"{name} must be at most {limit} on this server (COMPRESSION_LAB_MAX_EPOCHS), got {value}.")
+            raise ValueError(
+                f"{name} must be at most {limit} on this server (COMPRESSION_LAB_MAX_EPOCHS), got {value}."
+            )
     if not isinstance(config.batch_size, int) or not 1 <= config.batch_size <= MAX_BATCH_SIZE:
-        raise ValueError(f"The batch size must be a whole number from 1 to {MAX_BATCH_SIZE}, got {config.batch_size!r}.")
+        raise ValueError(
+            f"The batch size must be a whole number from 1 to {MAX_BATCH_SIZE}, got {config.batch_size!r}."
+        )
     if not (math.isfinite(config.lr) and 0 < config.lr <= 1):
         raise ValueError(f"The learning rate must be above 0 and at most 1, got {config.lr}.")
     if not (math.isfinite(config.temperature) and config.temperature > 0):
@@ -333,9 +337,7 @@ class _Progress:
         if now - self._last >= 0.25:
             self._last = now
             self.emit(
-                ProgressEvent(
-                    "progress", phase, self.done / self.total, epoch, total_epochs, step + 1, steps_per_epoch
-                )
+                ProgressEvent("progress", phase, self.done / self.total, epoch, total_epochs, step + 1, steps_per_epoch)
             )
 
 
@@ -485,7 +487,9 @@ def _train(
             latency_ms=_latency_ms(model, latency_batch),
             agreement=last.get("agreement"),
         )
-    weights = {role: {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()} for role, m in all_models.items()}
+    weights = {
+        role: {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()} for role, m in all_models.items()
+    }
     return TrainResult(
         config=config.to_dict(),
         models=final,
