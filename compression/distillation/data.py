@@ -249,7 +249,7 @@ def _load_torchvision(
     try:
         train = cls(root=str(data_dir), train=True, download=download)
         test = cls(root=str(data_dir), train=False, download=False)
-    except (RuntimeError, OSError, ValueError, TypeError) as exc:
+    except (RuntimeError, OSError, ValueError, TypeError, AssertionError, IndexError, EOFError) as exc:
         raise DatasetUnavailableError(
             f"{info.title} could not be read from {folder}: {exc}. Check that the files are complete "
             f"and uncorrupted ({', '.join(info.files)})."
