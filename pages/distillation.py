@@ -324,15 +324,15 @@ def queue_panel(manager: JobManager, visitor: str) -> None:
                 st.rerun(scope="app")
             mine = job.owner == visitor
             if job.active:
-                if cols[3].button(
+                cols[3].button(
                     "Cancel",
                     key=f"distill_cancel_{job.id}",
                     icon=":material/cancel:",
                     disabled=not mine or job.cancel_requested,
                     help="Only the visitor who started a job can cancel it." if not mine else None,
-                ):
-                    manager.cancel(job.id, requester=visitor)
-                    st.rerun(scope="fragment")
+                    on_click=manager.cancel,
+                    args=(job.id, visitor),
+                )
 
 
 def live_job(job: JobSnapshot, visitor: str) -> None:
