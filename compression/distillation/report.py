@@ -67,7 +67,7 @@ def summary_frame(results: dict[str, Any]) -> pd.DataFrame:
                 "size KiB": model["size_bytes"] / 1024.0,
                 "smaller than teacher ×": model["compression_ratio"],
                 "latency ms / batch": model["latency_ms"],
-                "agrees with teacher %": None if model.get("agreement") is None else 100.0 * model["agreement"],
+                "agrees with teacher %": float("nan") if model.get("agreement") is None else 100.0 * model["agreement"],
             }
         )
     return pd.DataFrame.from_records(records)
