@@ -515,12 +515,15 @@ def history_panel(manager: JobManager) -> None:
 def _through_the_router() -> None:
     """A deep link as the first request of a fresh server makes Streamlit run this file directly, without
     app.py (its legacy pages/-folder mode: no page config, no device panel, a wrong sidebar). Leave that mode
-    and rerun, so app.py's st.navigation serves this page. (Streamlit internals; see the README note.)"""
+    once and rerun, so app.py's st.navigation serves this page. (Streamlit internals; see the report.)
+    Once per session only: AppTest re-enters that mode on every run, and a rerun would drop a click."""
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if PagesManager.uses_pages_directory and not st.session_state.get("distill_router_checked"):
+        st.session_state["distill_router_checked"] = True
         PagesManager.uses_pages_directory = False
         st.rerun()
+    st.session_state["distill_router_checked"] = True
 
 
 _through_the_router()

@@ -122,6 +122,7 @@ def verdict(results: dict[str, Any]) -> Verdict:
         f"Distillation {word} the baseline: {s:.2f}% against {b:.2f}% ({gain:+.2f} points).",
         "This happens, especially on small data or with few epochs: a distilled student often needs more steps "
         "to converge. Try more student epochs, another temperature or alpha, and compare several seeds. "
+        + (gap_text + " " if gap is None else "")
         + ls_text.strip(),
         gain,
         gap,

@@ -105,6 +105,12 @@ def test_short_run_completes_and_shows_results_then_reopens_from_history(open_pa
     summary = frame_with(at, "smaller than teacher ×")
     assert list(summary["Model"]) == ["Teacher", "Distilled student", "Baseline student", "Label smoothing student"]
     assert (summary["test accuracy %"] > 10).all()
+    # The verdict tells the truth of this run, whichever way it went.
+    gain = summary["test accuracy %"].iloc[1] - summary["test accuracy %"].iloc[2]
+    verdicts = [str(x.value) for x in [*at.success, *at.warning] if "Distillation" in str(x.value)]
+    assert len(verdicts) == 1
+    assert ("Distillation won" in verdicts[0]) == (gain > 0)
+    assert f"({gain:+.2f} points)" in verdicts[0]
     labels = [m.label for m in at.metric]
     assert {"Teacher", "Distilled student", "Baseline student", "Gap closed"} <= set(labels)
     history = frame_with(at, "distilled %")
