@@ -20,7 +20,7 @@ from compression.device import available_devices
 from compression.distillation.data import DATASETS
 from compression.distillation.jobs import JobManager, JobSnapshot
 from compression.distillation.models import STUDENT_PRESETS, TEACHER_PRESETS, describe, human_params, parse_model
-from compression.distillation.report import history_frame, metrics_csv, summary_frame, verdict
+from compression.distillation.report import accuracy_axis_range, history_frame, metrics_csv, summary_frame, verdict
 from compression.distillation.store import RunRecord
 from compression.distillation.trainer import DEFAULT_CONFIG, LINK_FIELDS, TrainConfig, parse_field
 from pages._shared import query_param, show_error
@@ -110,7 +110,7 @@ def accuracy_chart(history: pd.DataFrame, title: str) -> go.Figure:
         title=title,
     )
     fig.update_layout(height=380, margin={"t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2}, hovermode="x")
-    fig.update_yaxes(title="test accuracy (%)")
+    fig.update_yaxes(title="test accuracy (%)", range=list(accuracy_axis_range(history)))
     teacher = history[history["Model"] == "Teacher"]
     if not teacher.empty and (history["Model"] != "Teacher").any():
         final = float(teacher["test accuracy %"].iloc[-1])
@@ -124,8 +124,8 @@ def accuracy_chart(history: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
-def loss_chart(history: pd.DataFrame, column: str, title: str) -> go.Figure:
-    fig = px.line(history, x="epoch", y=column, color="Model", color_discrete_map=COLORS, title=title, log_y=True)
+def loss_chart(history: pd.DataFrame, column: str, title: str, log_y: bool) -> go.Figure:
+    fig = px.line(history, x="epoch", y=column, color="Model", color_discrete_map=COLORS, title=title, log_y=log_y)
     fig.update_layout(height=320, margin={"t": 50, "b": 40}, legend={"orientation": "h", "y": -0.25}, hovermode="x")
     return fig
 
@@ -160,9 +160,10 @@ def draw_curves(history_rows, key: str, max_points: int | None = None) -> None: 
     )
     left, right = st.columns(2)
     left.plotly_chart(
-        loss_chart(history, "train loss", "Training loss (what each model optimises)"), key=f"{key}_train_loss"
+        loss_chart(history, "train loss", "Training loss (what each model optimises, log scale)", True),
+        key=f"{key}_train_loss",
     )
-    right.plotly_chart(loss_chart(history, "test loss", "Test loss (cross-entropy)"), key=f"{key}_test_loss")
+    right.plotly_chart(loss_chart(history, "test loss", "Test loss (cross-entropy)", False), key=f"{key}_test_loss")
 
 
 def config_line(config: dict) -> str:
@@ -559,7 +560,9 @@ with st.expander(":material/school: The loss, and what alpha means here", expand
         "mistakes are almost right. T² keeps the soft gradients' size as T changes. "
         "Default run: digits (20% for training), the small CNN teacher (150 epochs with 1-pixel shifts), the "
         "article's MLP student 64-128-10 for 1000 epochs, T = 4, alpha = 0.9, Adam 3e-3 with a cosine schedule: "
-        "about half a minute here; measured over 5 seeds, distillation beats the baseline on every seed."
+        "about half a minute here. Measured over 5 seeds (benchmarks/distillation_quality.py): distilled "
+        "97.2 ± 0.3%, baseline 95.5 ± 0.6% (distillation won on 5 of 5 seeds), but label smoothing alone "
+        "reached 97.1 ± 0.5%: on this small dataset most of the gain is softer targets, not the teacher's knowledge."
     )
 training_form(settings, manager, visitor)
 

@@ -51,6 +51,15 @@ def history_frame(rows: Iterable[dict[str, Any]] | pd.DataFrame, max_points: int
     ).reset_index(drop=True)
 
 
+def accuracy_axis_range(history: pd.DataFrame) -> tuple[float, float]:
+    """A y range for accuracy curves that shows where the models end up, not the first epochs' climb:
+    from 2 points under the 5th percentile of all values to 100 (plus a margin)."""
+    values = history["test accuracy %"].astype(float)
+    if values.empty:
+        return 0.0, 101.0
+    return max(0.0, float(values.quantile(0.05)) - 2.0), 101.0
+
+
 def summary_frame(results: dict[str, Any]) -> pd.DataFrame:
     """One row per model: accuracy, parameters, size, compression ratio, latency, agreement with the teacher."""
     records = []
