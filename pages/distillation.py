@@ -71,7 +71,7 @@ ARTICLE_BUGS = pd.DataFrame(
 )
 
 
-@st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=1.0))
+@st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))
 def _job_manager(
     runs_dir: str, data_dir: str, allow_download: bool, max_queue: int, max_epochs: int, train_threads: int
 ) -> JobManager:
@@ -85,6 +85,7 @@ def _job_manager(
         max_queue=max_queue,
         max_epochs=max_epochs,
         train_threads=train_threads,
+        executor="process",  # training must not hold the server's GIL (see compression/distillation/jobs.py)
     )
 
 

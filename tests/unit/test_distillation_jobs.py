@@ -181,3 +181,42 @@ def test_store_refuses_path_like_run_ids(store):
     with pytest.raises(ValueError, match="Not a run id"):
         store.get_run("../../etc/passwd")
     assert store.get_run("unknown") is None
+
+
+def test_process_executor_runs_cancels_and_survives_a_killed_worker(store):
+    """The server's mode: jobs run in a spawned worker process, reused across jobs."""
+    import os
+    import signal
+
+    manager = make_manager(store, executor="process")
+    try:
+        first = manager.submit(TINY, owner="alice")
+        done = manager.wait(first.id, 180)
+        assert done.status == "done", done.error
+        assert len(done.history) == 3 + 3 * 2 and store.get_run(first.id).results["student"]["params"] == 9610
+        assert store.weights_path(first.id, "student") is not None
+        worker = manager._runners["cpu"].process
+        # Cancel a long job while it trains: the worker stops between steps and stays alive.
+        long = manager.submit(replace(TINY, epochs=2000), owner="alice")
+        for _ in range(600):
+            if manager.snapshot(long.id).history:
+                break
+            threading.Event().wait(0.05)
+        assert manager.cancel(long.id, requester="alice")
+        assert manager.wait(long.id, 60).status == "cancelled"
+        assert manager._runners["cpu"].process is worker and worker.is_alive()
+        # A worker killed mid-run (the OOM killer, a segfault) fails that job only; the next job gets a new worker.
+        doomed = manager.submit(replace(TINY, epochs=2000))
+        for _ in range(600):
+            if manager.snapshot(doomed.id).history:
+                break
+            threading.Event().wait(0.05)
+        os.kill(worker.pid, signal.SIGKILL)
+        failed = manager.wait(doomed.id, 60)
+        assert failed.status == "failed" and "training process stopped unexpectedly" in failed.error
+        assert store.get_run(doomed.id).status == "failed"
+        again = manager.submit(replace(TINY, seed=3))
+        assert manager.wait(again.id, 180).status == "done"
+    finally:
+        manager.shutdown()
+    assert manager._runners["cpu"].process is None
