@@ -225,7 +225,7 @@ def model_label(name: str, presets: dict, input_shape: tuple[int, int, int]) -> 
     return f"{presets[name].spec.title} · {human_params(params)} params"
 
 
-def read_model(role: str, presets: dict) -> str:
+def read_model(role: str) -> str:
     choice = st.session_state.get(f"distill_{role}")
     if choice == CUSTOM:
         return "mlp:" + str(st.session_state.get(f"distill_{role}_custom", "")).replace(" ", "")
@@ -303,8 +303,8 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
         try:
             config = TrainConfig(
                 dataset=str(st.session_state["distill_dataset"]),
-                teacher=read_model("teacher", TEACHER_PRESETS),
-                student=read_model("student", STUDENT_PRESETS),
+                teacher=read_model("teacher"),
+                student=read_model("student"),
                 epochs=int(st.session_state["distill_epochs"]),
                 teacher_epochs=int(st.session_state["distill_teacher_epochs"]) or None,
                 batch_size=int(st.session_state["distill_batch_size"]),

@@ -33,7 +33,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -509,7 +509,3 @@ def _child_main(
         except Exception as exc:  # noqa: BLE001 - report, and stay alive for the next job
             traceback.print_exc()
             events.put(("crashed", seq, f"{type(exc).__name__}: {str(exc)[:300]}"))
-
-
-def snapshot_with(snapshot: JobSnapshot, **changes: Any) -> JobSnapshot:
-    return replace(snapshot, **changes)

@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from compression.distillation.store import METRIC_COLUMNS
-from compression.distillation.trainer import ROLE_TITLES, ROLES
+from compression.distillation.trainer import ROLES
 
 SHORT_TITLES = {
     "teacher": "Teacher",
@@ -142,7 +142,3 @@ def metrics_csv(rows: Iterable[dict[str, Any]] | pd.DataFrame) -> str:
     """Per-epoch metrics as CSV (model role, epoch, train_loss, test_loss, test_accuracy, agreement)."""
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), columns=METRIC_COLUMNS)
     return frame[METRIC_COLUMNS].to_csv(index=False)
-
-
-def role_title(role: str) -> str:
-    return ROLE_TITLES.get(role, role)

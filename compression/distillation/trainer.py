@@ -31,7 +31,6 @@ from compression.device import resolve_device
 from compression.distillation.data import DATASETS, TensorData, load_dataset
 from compression.distillation.losses import kd_loss
 from compression.distillation.models import (
-    STUDENT_PRESETS,
     TEACHER_PRESETS,
     build_model,
     count_params,
@@ -98,11 +97,6 @@ class TrainConfig:
         data["teacher_epochs"] = self.resolved_teacher_epochs()
         data["teacher_augment"] = self.resolved_teacher_augment()
         return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 DEFAULT_CONFIG = TrainConfig()
@@ -607,18 +601,6 @@ def _train_teacher(
         rows.append(row)
         emit(ProgressEvent("epoch", "teacher", progress.done / progress.total, epoch, epochs, rows=[row]))
     return rows
-
-
-def student_presets() -> list[str]:
-    return list(STUDENT_PRESETS)
-
-
-def teacher_presets() -> list[str]:
-    return list(TEACHER_PRESETS)
-
-
-def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:
-    return replace(config, **changes)
 
 
 LINK_FIELDS: dict[str, type] = {

@@ -46,6 +46,15 @@ def wait_until_running(manager: JobManager, job_id: str) -> None:
     raise AssertionError("the job never started")
 
 
+def wait_until_training(manager: JobManager, job_id: str) -> None:
+    """Until the job has finished at least one epoch."""
+    for _ in range(600):
+        if manager.snapshot(job_id).history:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the job never finished an epoch")
+
+
 def make_manager(store: RunStore, **kwargs) -> JobManager:
     kwargs.setdefault("train_threads", 1)
     kwargs.setdefault("data_dir", store.runs_dir.parent / "data")
@@ -95,10 +104,7 @@ def test_cancel_a_queued_job_and_a_running_one(store):
         assert store.get_run(queued.id).status == "cancelled"
         gated.gate.set()
         # wait until the long job is really training, then cancel it between steps
-        for _ in range(600):
-            if manager.snapshot(running.id).history:
-                break
-            threading.Event().wait(0.05)
+        wait_until_training(manager, running.id)
         assert manager.cancel(running.id, requester="alice")
         final = manager.wait(running.id, 60)
         assert final.status == "cancelled" and final.epoch < 2000
@@ -198,19 +204,13 @@ def test_process_executor_runs_cancels_and_survives_a_killed_worker(store):
         worker = manager._runners["cpu"].process
         # Cancel a long job while it trains: the worker stops between steps and stays alive.
         long = manager.submit(replace(TINY, epochs=2000), owner="alice")
-        for _ in range(600):
-            if manager.snapshot(long.id).history:
-                break
-            threading.Event().wait(0.05)
+        wait_until_training(manager, long.id)
         assert manager.cancel(long.id, requester="alice")
         assert manager.wait(long.id, 60).status == "cancelled"
         assert manager._runners["cpu"].process is worker and worker.is_alive()
         # A worker killed mid-run (the OOM killer, a segfault) fails that job only; the next job gets a new worker.
         doomed = manager.submit(replace(TINY, epochs=2000))
-        for _ in range(600):
-            if manager.snapshot(doomed.id).history:
-                break
-            threading.Event().wait(0.05)
+        wait_until_training(manager, doomed.id)
         os.kill(worker.pid, signal.SIGKILL)
         failed = manager.wait(doomed.id, 60)
         assert failed.status == "failed" and "training process stopped unexpectedly" in failed.error
