@@ -1,0 +1,639 @@
+"""One distillation run: the teacher, then three students trained side by side from the same weights.
+
+1. The teacher is trained with cross-entropy (or reused from a cache keyed by its configuration), then put
+   in eval() and run under no_grad(). Its logits on the training set are computed once and indexed with the
+   same shuffled indices as each batch.
+2. Three copies of one freshly initialised student train on the same batches for the same epochs:
+   "student" (distilled with `kd_loss`), "baseline" (cross-entropy only, the honest control) and, optionally,
+   "smoothing" (cross-entropy with label smoothing and no teacher: is the gain the teacher's knowledge or
+   just softer targets?). They train interleaved epoch by epoch, so a live chart grows all curves together.
+
+Progress goes to a callback; `should_stop` is checked between steps. Same seed, same numbers on the CPU.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from compression.device import resolve_device
+from compression.distillation.data import DATASETS, TensorData, load_dataset
+from compression.distillation.losses import kd_loss
+from compression.distillation.models import (
+    TEACHER_PRESETS,
+    build_model,
+    count_params,
+    parse_model,
+    shift_batch,
+    size_bytes,
+)
+
+ROLES = ("teacher", "student", "baseline", "smoothing")
+ROLE_TITLES = {
+    "teacher": "Teacher",
+    "student": "Distilled student",
+    "baseline": "Baseline student (no teacher)",
+    "smoothing": "Label-smoothing student (no teacher)",
+}
+MAX_BATCH_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a run. `epochs` are the students'; `teacher_epochs=None` uses the preset's."""
+
+    dataset: str = "digits"
+    teacher: str = "cnn-small"
+    student: str = "article-student"
+    epochs: int = 1000
+    teacher_epochs: int | None = None
+    batch_size: int = 64
+    lr: float = 3e-3
+    temperature: float = 4.0
+    alpha: float = 0.9
+    seed: int = 0
+    device: str = "auto"
+    train_fraction: float | None = None
+    """Share of the data used for training; None: 0.2 of digits (the rest is the test set), all of the
+    official training set for the torchvision datasets."""
+    label_smoothing: float = 0.1
+    """Label smoothing of the third control student; 0 leaves that student out."""
+    teacher_augment: bool | None = None
+    """Random 1-pixel shifts while training the teacher; None uses the preset's choice."""
+    student_augment: bool = False
+    """Random 1-pixel shifts for the students too (teacher logits are then computed per epoch)."""
+
+    def resolved_teacher_epochs(self) -> int:
+        if self.teacher_epochs is not None:
+            return self.teacher_epochs
+        preset = TEACHER_PRESETS.get(self.teacher.strip().lower())
+        return preset.teacher_epochs if preset else 100
+
+    def resolved_teacher_augment(self) -> bool:
+        if self.teacher_augment is not None:
+            return self.teacher_augment
+        preset = TEACHER_PRESETS.get(self.teacher.strip().lower())
+        return preset.augment if preset else False
+
+    def resolved_train_fraction(self) -> float:
+        if self.train_fraction is not None:
+            return self.train_fraction
+        return 0.2 if self.dataset == "digits" else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["train_fraction"] = self.resolved_train_fraction()
+        data["teacher_epochs"] = self.resolved_teacher_epochs()
+        data["teacher_augment"] = self.resolved_teacher_augment()
+        return data
+
+
+DEFAULT_CONFIG = TrainConfig()
+
+
+def validate_config(config: TrainConfig, max_epochs: int = 2000) -> TrainConfig:
+    """Check every field; raise ValueError with a learner-readable message for the first bad one."""
+    if config.dataset not in DATASETS:
+        raise ValueError(f"Unknown dataset {config.dataset!r}. Choose one of: {', '.join(DATASETS)}.")
+    parse_model(config.teacher, "teacher")
+    parse_model(config.student, "student")
+    for name, value, limit in (
+        ("Student epochs", config.epochs, max_epochs),
+        ("Teacher epochs", config.resolved_teacher_epochs(), max_epochs),
+    ):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}.")
+        if value > limit:
+            raise ValueError(
+                f"{name} must be at most {limit} on this server (COMPRESSION_LAB_MAX_EPOCHS), got {value}."
+            )
+    if not isinstance(config.batch_size, int) or not 1 <= config.batch_size <= MAX_BATCH_SIZE:
+        raise ValueError(
+            f"The batch size must be a whole number from 1 to {MAX_BATCH_SIZE}, got {config.batch_size!r}."
+        )
+    if not (math.isfinite(config.lr) and 0 < config.lr <= 1):
+        raise ValueError(f"The learning rate must be above 0 and at most 1, got {config.lr}.")
+    if not (math.isfinite(config.temperature) and config.temperature > 0):
+        raise ValueError(f"The temperature T must be above 0 (T = 1 is the plain softmax), got {config.temperature}.")
+    if config.temperature > 100:
+        raise ValueError(f"The temperature T must be at most 100, got {config.temperature}.")
+    if not (math.isfinite(config.alpha) and 0 <= config.alpha <= 1):
+        raise ValueError(f"alpha (the weight of the teacher's soft term) must be between 0 and 1, got {config.alpha}.")
+    if not (0 <= config.label_smoothing < 1):
+        raise ValueError(f"Label smoothing must be in [0, 1), got {config.label_smoothing}.")
+    if not isinstance(config.seed, int) or not 0 <= config.seed < 2**31:
+        raise ValueError(f"The seed must be a whole number from 0 to 2^31 - 1, got {config.seed!r}.")
+    upper = 1.0 if config.dataset != "digits" else 0.95
+    fraction = config.resolved_train_fraction()
+    if not (math.isfinite(fraction) and 0.05 <= fraction <= upper):
+        raise ValueError(f"The training fraction must be between 0.05 and {upper}, got {fraction}.")
+    resolve_device(config.device)  # ValueError for an unknown or absent device
+    return config
+
+
+class TrainingCancelled(Exception):  # noqa: N818 - reads as what happened
+    """Raised inside the trainer when `should_stop()` turns true."""
+
+
+class TrainingError(RuntimeError):
+    """A run failed for a reason the learner can act on (e.g. the GPU ran out of memory)."""
+
+
+@dataclass
+class ProgressEvent:
+    """kind: "status" (a message), "progress" (fraction done, phase, epoch, step) or "epoch" (metrics rows)."""
+
+    kind: str
+    phase: str
+    fraction: float = 0.0
+    epoch: int = 0
+    total_epochs: int = 0
+    step: int = 0
+    steps_per_epoch: int = 0
+    message: str = ""
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class ModelResult:
+    role: str
+    architecture: str
+    test_accuracy: float
+    test_loss: float
+    params: int
+    size_bytes: int
+    compression_ratio: float
+    """Teacher size / this model's size."""
+    latency_ms: float
+    """Median time of one forward pass over a batch of `batch_size` test inputs on the training device."""
+    agreement: float | None
+    """Share of test inputs where this model's top-1 class equals the teacher's (None for the teacher)."""
+
+
+@dataclass
+class TrainResult:
+    config: dict[str, Any]
+    models: dict[str, ModelResult]
+    history: list[dict[str, Any]]
+    """Rows {model, epoch, train_loss, test_loss, test_accuracy, agreement}."""
+    device: str
+    teacher_from_cache: bool
+    seconds: float
+    weights: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict, repr=False)
+
+    @property
+    def gap_closed(self) -> float | None:
+        """(student − baseline) / (teacher − baseline) in accuracy; None when the teacher is not above the baseline."""
+        return gap_closed(self.models)
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's JSON: "teacher", "student", "baseline" (and "smoothing"), "history", "config"."""
+        out: dict[str, Any] = {role: asdict(result) for role, result in self.models.items()}
+        out["history"] = self.history
+        out["config"] = self.config
+        out["device"] = self.device
+        out["teacher_from_cache"] = self.teacher_from_cache
+        out["seconds"] = self.seconds
+        out["gap_closed"] = self.gap_closed
+        return out
+
+
+def gap_closed(models: dict[str, ModelResult]) -> float | None:
+    """(student − baseline) / (teacher − baseline) test accuracy; None when teacher ≤ baseline."""
+    try:
+        t, s, b = (models[r].test_accuracy for r in ("teacher", "student", "baseline"))
+    except KeyError:
+        return None
+    if t - b <= 1e-12:
+        return None
+    return (s - b) / (t - b)
+
+
+class TeacherCache:
+    """Trained teachers keyed by everything that determines them; in memory, and on disk when `folder` is set."""
+
+    def __init__(self, folder: Path | None = None, capacity: int = 8) -> None:
+        self.folder = Path(folder) if folder is not None else None
+        self.capacity = capacity
+        self._memory: dict[str, tuple[dict[str, torch.Tensor], list[dict[str, Any]]]] = {}
+
+    @staticmethod
+    def key(config: TrainConfig, device: torch.device) -> str:
+        spec = parse_model(config.teacher, "teacher")
+        parts = {
+            "dataset": config.dataset,
+            "train_fraction": config.resolved_train_fraction(),
+            "seed": config.seed,
+            "teacher": spec.name,
+            "dropout": spec.dropout,
+            "epochs": config.resolved_teacher_epochs(),
+            "augment": config.resolved_teacher_augment(),
+            "batch_size": config.batch_size,
+            "lr": config.lr,
+            "device": device.type,
+            "version": 1,
+        }
+        return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:20]
+
+    def get(self, key: str) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]] | None:
+        if key in self._memory:
+            return self._memory[key]
+        if self.folder is not None:
+            weights, meta = self.folder / f"{key}.safetensors", self.folder / f"{key}.json"
+            if weights.is_file() and meta.is_file():
+                from safetensors.torch import load_file
+
+                try:
+                    entry = (load_file(str(weights)), json.loads(meta.read_text()))
+                except (OSError, ValueError, RuntimeError):
+                    return None
+                self._remember(key, entry)
+                return entry
+        return None
+
+    def put(self, key: str, state: dict[str, torch.Tensor], history: list[dict[str, Any]]) -> None:
+        state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+        self._remember(key, (state, history))
+        if self.folder is not None:
+            from safetensors.torch import save_file
+
+            self.folder.mkdir(parents=True, exist_ok=True)
+            tmp = self.folder / f"{key}.safetensors.tmp"
+            save_file(state, str(tmp))
+            tmp.replace(self.folder / f"{key}.safetensors")
+            (self.folder / f"{key}.json").write_text(json.dumps(history))
+
+    def _remember(self, key: str, entry: tuple[dict[str, torch.Tensor], list[dict[str, Any]]]) -> None:
+        self._memory[key] = entry
+        while len(self._memory) > self.capacity:
+            self._memory.pop(next(iter(self._memory)))
+
+
+@torch.no_grad()
+def _logits(model: nn.Module, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
+    model.eval()
+    return torch.cat([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
+
+
+@torch.no_grad()
+def _latency_ms(model: nn.Module, x: torch.Tensor, repeats: int = 15) -> float:
+    model.eval()
+    batch = x[: max(1, len(x))]
+    device = batch.device
+    for _ in range(3):
+        model(batch)
+    times = []
+    for _ in range(repeats):
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        model(batch)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return 1000.0 * times[len(times) // 2]
+
+
+def make_adam(params: Any, lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam; the fused kernel on CPU and CUDA (one kernel for all parameters: same update, less Python per step)."""
+    if device.type in ("cpu", "cuda"):
+        try:
+            return torch.optim.Adam(params, lr=lr, fused=True)
+        except (RuntimeError, TypeError):
+            pass
+    return torch.optim.Adam(params, lr=lr)
+
+
+def _cosine(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """lr(t) = lr0 · ½(1 + cos(π t / total_steps))."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(1, total_steps)))
+    )
+
+
+class _Progress:
+    """Counts optimisation steps over the whole run and throttles progress events."""
+
+    def __init__(self, total_steps: int, emit: Callable[[ProgressEvent], None], should_stop: Callable[[], bool]):
+        self.total = max(1, total_steps)
+        self.done = 0
+        self.emit = emit
+        self.should_stop = should_stop
+        self._last = 0.0
+
+    def step(self, phase: str, epoch: int, total_epochs: int, step: int, steps_per_epoch: int) -> None:
+        self.done += 1
+        if self.should_stop():
+            raise TrainingCancelled
+        now = time.monotonic()
+        if now - self._last >= 0.25:
+            self._last = now
+            self.emit(
+                ProgressEvent("progress", phase, self.done / self.total, epoch, total_epochs, step + 1, steps_per_epoch)
+            )
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device) -> list[torch.Tensor]:
+    perm = torch.randperm(n, generator=generator).to(device)
+    return list(torch.split(perm, batch_size))
+
+
+def train(
+    config: TrainConfig,
+    *,
+    data_dir: Path | str = "data",
+    allow_download: bool = False,
+    max_epochs: int = 100_000,
+    teacher_cache: TeacherCache | None = None,
+    on_event: Callable[[ProgressEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Run teacher → distilled student, baseline student (and label-smoothing student); see the module doc.
+
+    Raises ValueError for a bad configuration or missing dataset, TrainingCancelled when stopped,
+    TrainingError when the device fails (e.g. CUDA out of memory).
+    """
+    validate_config(config, max_epochs)
+    emit = on_event or (lambda event: None)
+    stop = should_stop or (lambda: False)
+    device = resolve_device(config.device)
+    try:
+        return _train(config, device, data_dir, allow_download, teacher_cache, emit, stop)
+    except torch.cuda.OutOfMemoryError as exc:
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        raise TrainingError(
+            f"The GPU ran out of memory ({device}). Try a smaller batch size, a smaller model, or the CPU. "
+            f"Details: {str(exc).splitlines()[0][:200]}"
+        ) from exc
+
+
+def _train(
+    config: TrainConfig,
+    device: torch.device,
+    data_dir: Path | str,
+    allow_download: bool,
+    teacher_cache: TeacherCache | None,
+    emit: Callable[[ProgressEvent], None],
+    stop: Callable[[], bool],
+) -> TrainResult:
+    started = time.perf_counter()
+    emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}"))
+    data = load_dataset(
+        config.dataset,
+        seed=config.seed,
+        train_fraction=config.resolved_train_fraction(),
+        data_dir=data_dir,
+        allow_download=allow_download,
+        device=device,
+    )
+    n_train = len(data.y_train)
+    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    teacher_spec = parse_model(config.teacher, "teacher")
+    student_spec = parse_model(config.student, "student")
+    roles = ["student", "baseline"] + (["smoothing"] if config.label_smoothing > 0 else [])
+
+    cache_key = TeacherCache.key(config, device)
+    cached = teacher_cache.get(cache_key) if teacher_cache is not None else None
+    teacher_epochs = config.resolved_teacher_epochs()
+    total_steps = steps_per_epoch * (config.epochs * len(roles) + (0 if cached else teacher_epochs))
+    progress = _Progress(total_steps, emit, stop)
+
+    torch.manual_seed(config.seed)
+    teacher = build_model(teacher_spec, data.input_shape, data.num_classes).to(device)
+    history: list[dict[str, Any]] = []
+    if cached is not None:
+        teacher.load_state_dict({k: v.to(device) for k, v in cached[0].items()})
+        history.extend(cached[1])
+        emit(ProgressEvent("status", "teacher", message="Reusing a cached teacher with this configuration"))
+        emit(ProgressEvent("epoch", "teacher", rows=list(cached[1])))
+    else:
+        emit(ProgressEvent("status", "teacher", message=f"Training the teacher for {teacher_epochs} epochs"))
+        teacher_rows = _train_teacher(teacher, data, config, teacher_epochs, steps_per_epoch, device, progress, emit)
+        history.extend(teacher_rows)
+        if teacher_cache is not None:
+            teacher_cache.put(cache_key, teacher.state_dict(), teacher_rows)
+
+    # The teacher is frozen from here on: eval mode (no dropout), no gradients.
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    teacher_test_pred = _logits(teacher, data.x_test).argmax(1)
+    teacher_train_logits = None if config.student_augment else _logits(teacher, data.x_train)
+
+    emit(ProgressEvent("status", "students", message=f"Training the students for {config.epochs} epochs"))
+    torch.manual_seed(config.seed + 1)
+    initial = build_model(student_spec, data.input_shape, data.num_classes).to(device)
+    students = {role: copy.deepcopy(initial) for role in roles}
+    optimizers = {role: make_adam(list(students[role].parameters()), config.lr, device) for role in roles}
+    schedulers = {role: _cosine(optimizers[role], config.epochs * steps_per_epoch) for role in roles}
+    order = torch.Generator().manual_seed(config.seed + 2)
+    jitter = torch.Generator().manual_seed(config.seed + 3)
+
+    for epoch in range(1, config.epochs + 1):
+        batches = _batches(n_train, config.batch_size, order, device)
+        x_epoch = data.x_train
+        teacher_epoch_logits = teacher_train_logits
+        if config.student_augment:
+            x_epoch = shift_batch(data.x_train, jitter, data.background)
+            teacher_epoch_logits = _logits(teacher, x_epoch)
+        rows = []
+        for role in roles:
+            model = students[role]
+            mean_loss = student_epoch(
+                model,
+                optimizers[role],
+                schedulers[role],
+                x_epoch,
+                data.y_train,
+                batches,
+                loss_fn=_student_loss(role, config, teacher_epoch_logits),
+                after_step=lambda step, epoch=epoch: progress.step(
+                    "students", epoch, config.epochs, step, steps_per_epoch
+                ),
+            )
+            rows.append(_evaluate(role, model, data, epoch, mean_loss, teacher_test_pred))
+        history.extend(rows)
+        emit(ProgressEvent("epoch", "students", progress.done / progress.total, epoch, config.epochs, rows=rows))
+
+    emit(ProgressEvent("status", "measure", message="Measuring size and latency"))
+    latency_batch = data.x_test[: config.batch_size]
+    teacher_size = size_bytes(teacher)
+    final: dict[str, ModelResult] = {}
+    all_models = {"teacher": teacher, **students}
+    for role, model in all_models.items():
+        last = [r for r in history if r["model"] == role][-1]
+        final[role] = ModelResult(
+            role=role,
+            architecture=(teacher_spec if role == "teacher" else student_spec).name,
+            test_accuracy=last["test_accuracy"],
+            test_loss=last["test_loss"],
+            params=count_params(model),
+            size_bytes=size_bytes(model),
+            compression_ratio=teacher_size / size_bytes(model),
+            latency_ms=_latency_ms(model, latency_batch),
+            agreement=last.get("agreement"),
+        )
+    weights = {
+        role: {k: v.detach().cpu().contiguous() for k, v in m.state_dict().items()} for role, m in all_models.items()
+    }
+    return TrainResult(
+        config=config.to_dict(),
+        models=final,
+        history=history,
+        device=str(device),
+        teacher_from_cache=cached is not None,
+        seconds=time.perf_counter() - started,
+        weights=weights,
+    )
+
+
+LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def _student_loss(role: str, config: TrainConfig, teacher_logits: torch.Tensor | None) -> LossFn:
+    """loss(student_logits, targets, batch_indices) for each student: KD, plain CE, or label-smoothed CE."""
+    if role == "student":
+        assert teacher_logits is not None
+        return lambda logits, y, idx: kd_loss(logits, teacher_logits[idx], y, config.temperature, config.alpha)
+    if role == "baseline":
+        return lambda logits, y, idx: F.cross_entropy(logits, y)
+    return lambda logits, y, idx: F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+
+
+def student_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batches: list[torch.Tensor],
+    loss_fn: LossFn,
+    after_step: Callable[[int], None] | None = None,
+) -> float:
+    """One epoch over `batches` (index tensors into x, y): the data never leave the device, no DataLoader.
+
+    `loss_fn(logits, targets, idx)` receives the batch's indices, so cached teacher logits are indexed with
+    exactly the batch's shuffled indices. Returns the mean training loss per example.
+    """
+    model.train()
+    total = torch.zeros((), device=x.device)  # summed on the device: no host sync per step on a GPU
+    for step, idx in enumerate(batches):
+        logits = model(x[idx])
+        loss = loss_fn(logits, y[idx], idx)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        total += loss.detach() * len(idx)
+        if after_step is not None:
+            after_step(step)
+    return float(total) / len(x)
+
+
+@torch.no_grad()
+def _evaluate(
+    role: str,
+    model: nn.Module,
+    data: TensorData,
+    epoch: int,
+    train_loss: float,
+    teacher_test_pred: torch.Tensor | None,
+) -> dict[str, Any]:
+    logits = _logits(model, data.x_test)
+    pred = logits.argmax(1)
+    return {
+        "model": role,
+        "epoch": epoch,
+        "train_loss": float(train_loss),
+        "test_loss": float(F.cross_entropy(logits, data.y_test)),
+        "test_accuracy": float((pred == data.y_test).float().mean()),
+        "agreement": None if teacher_test_pred is None else float((pred == teacher_test_pred).float().mean()),
+    }
+
+
+def _train_teacher(
+    teacher: nn.Module,
+    data: TensorData,
+    config: TrainConfig,
+    epochs: int,
+    steps_per_epoch: int,
+    device: torch.device,
+    progress: _Progress,
+    emit: Callable[[ProgressEvent], None],
+) -> list[dict[str, Any]]:
+    """Cross-entropy training with Adam and a cosine schedule; random 1-pixel shifts when augmenting."""
+    optimizer = make_adam(list(teacher.parameters()), config.lr, device)
+    scheduler = _cosine(optimizer, epochs * steps_per_epoch)
+    order = torch.Generator().manual_seed(config.seed + 4)
+    jitter = torch.Generator().manual_seed(config.seed + 5)
+    augment = config.resolved_teacher_augment()
+    n_train = len(data.y_train)
+    rows = []
+    for epoch in range(1, epochs + 1):
+        teacher.train()
+        total_loss = torch.zeros((), device=device)
+        for step, idx in enumerate(_batches(n_train, config.batch_size, order, device)):
+            xb = data.x_train[idx]
+            if augment:
+                xb = shift_batch(xb, jitter, data.background)
+            loss = F.cross_entropy(teacher(xb), data.y_train[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            total_loss += loss.detach() * len(idx)
+            progress.step("teacher", epoch, epochs, step, steps_per_epoch)
+        row = _evaluate("teacher", teacher, data, epoch, float(total_loss) / n_train, None)
+        rows.append(row)
+        emit(ProgressEvent("epoch", "teacher", progress.done / progress.total, epoch, epochs, rows=[row]))
+    return rows
+
+
+LINK_FIELDS: dict[str, type] = {
+    "dataset": str,
+    "teacher": str,
+    "student": str,
+    "epochs": int,
+    "temperature": float,
+    "alpha": float,
+    "seed": int,
+    "lr": float,
+    "batch_size": int,
+}
+"""Deep-link parameters (/distillation?dataset=digits&temperature=4&alpha=0.9&epochs=200) and their types."""
+
+
+def parse_field(name: str, raw: str, max_epochs: int = 2000) -> Any:
+    """Parse one deep-link / form value and check it alone; ValueError says what is allowed."""
+    kind = LINK_FIELDS.get(name)
+    if kind is None:
+        raise ValueError(f"Unknown setting {name!r}.")
+    text = str(raw).strip()
+    if kind is int:
+        try:
+            value: Any = int(text)
+        except ValueError as exc:
+            raise ValueError(f"{name} must be a whole number.") from exc
+    elif kind is float:
+        try:
+            value = float(text)
+        except ValueError as exc:
+            raise ValueError(f"{name} must be a number.") from exc
+    else:
+        value = text.lower()
+    validate_config(replace(DEFAULT_CONFIG, device="cpu", **{name: value}), max_epochs)
+    return value

@@ -1,0 +1,71 @@
+"""In Chromium: start a short digits run, watch the live chart grow while it trains, see the final table."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import assert_no_exception, open_app, screenshot, wait_for_app
+
+LINK = "distillation?dataset=digits&teacher=article-teacher&student=article-student&epochs=400&temperature=4&alpha=0.9"
+
+
+def live_chart_signature(page: Page) -> str:
+    """The SVG path of every line in the live accuracy chart: it changes when new epochs are drawn."""
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('.st-key-distill_live .js-plotly-plot .scatterlayer path.js-line'))
+                 .map(p => p.getAttribute('d') || '').join('|')"""
+    )
+
+
+def test_short_run_live_chart_updates_and_final_table(page: Page, server, screenshot_dir):
+    open_app(page, server, LINK)  # a deep link as the fresh server's first request: still served by the router
+    assert_no_exception(page)
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Training device")
+    expect(page.locator("h1", has_text="Distillation trainer")).to_be_visible()
+    teacher_epochs = page.get_by_role("spinbutton", name="Teacher epochs (0 = preset's)")
+    teacher_epochs.fill("5")
+    teacher_epochs.press("Tab")
+    screenshot(page, screenshot_dir, "distillation-form")
+    page.get_by_role("button", name="Train").click()
+
+    # Live: the progress bar and the chart appear, and the chart grows between two polls.
+    live = page.locator(".st-key-distill_live")
+    expect(live.get_by_text("Student against teacher: test accuracy per epoch").first).to_be_visible(timeout=60_000)
+    expect(live.locator(".js-plotly-plot .scatterlayer path.js-line").first).to_be_attached(timeout=60_000)
+    first = live_chart_signature(page)
+    changed = False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(1200)
+        now = live_chart_signature(page)
+        if now and now != first:
+            changed = True
+            break
+    assert changed, "the live chart did not change while the job trained"
+    # The server keeps answering while it trains.
+    started = time.monotonic()
+    with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=5) as response:
+        assert response.read().decode().strip() == "ok"
+    assert time.monotonic() - started < 5
+    expect(page.locator(".st-key-distill_queue")).to_contain_text("started by you")
+    screenshot(page, screenshot_dir, "distillation-live")
+    live.screenshot(path=str(screenshot_dir / "distillation-live-chart.png"))
+
+    # Done: the verdict, the summary table and the accuracy-vs-size chart, from the store.
+    expect(page.get_by_text(": done")).to_be_visible(timeout=120_000)
+    wait_for_app(page)
+    expect(page.get_by_text("Accuracy against model size").first).to_be_visible()
+    expect(page.get_by_text("Gap closed").first).to_be_visible()
+    expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
+    verdict = page.locator('[data-testid="stAlert"]', has_text="Distillation")
+    expect(verdict.first).to_be_visible()
+    expect(page.get_by_role("button", name="Metrics (CSV)")).to_be_visible()
+    assert_no_exception(page)
+    page.set_viewport_size({"width": 1400, "height": 3200})  # Streamlit scrolls inside the page: show it all
+    page.wait_for_timeout(500)
+    screenshot(page, screenshot_dir, "distillation-done")
+    results = page.locator('[data-testid="stVerticalBlock"]', has=page.get_by_text("Accuracy against model size")).last
+    results.screenshot(path=str(screenshot_dir / "distillation-results.png"))

@@ -1,0 +1,222 @@
+"""JobManager and RunStore: FIFO queue with positions, cancellation, failures, interrupted-run recovery."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from compression.distillation.jobs import JobManager, QueueFullError
+from compression.distillation.store import RunStore
+from compression.distillation.trainer import TrainConfig, train
+
+torch.set_num_threads(1)
+
+TINY = TrainConfig(teacher="article-teacher", teacher_epochs=3, epochs=2, device="cpu")
+
+
+class GatedTrainer:
+    """The real trainer, held at the door until the test opens the gate (to observe a queue deterministically)."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.started: list[int] = []
+
+    def __call__(self, config, **kwargs):
+        self.started.append(config.seed)
+        assert self.gate.wait(60), "the test never opened the gate"
+        return train(config, **kwargs)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    yield store
+    store.close()
+
+
+def wait_until_running(manager: JobManager, job_id: str) -> None:
+    for _ in range(600):
+        if manager.snapshot(job_id).status == "running":
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the job never started")
+
+
+def wait_until_training(manager: JobManager, job_id: str) -> None:
+    """Until the job has finished at least one epoch."""
+    for _ in range(600):
+        if manager.snapshot(job_id).history:
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the job never finished an epoch")
+
+
+def make_manager(store: RunStore, **kwargs) -> JobManager:
+    kwargs.setdefault("train_threads", 1)
+    kwargs.setdefault("data_dir", store.runs_dir.parent / "data")
+    return JobManager(store, **kwargs)
+
+
+def test_two_jobs_one_runs_one_waits_both_visible_then_both_finish_in_order(store):
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated)
+    try:
+        first = manager.submit(replace(TINY, seed=1), owner="alice")
+        wait_until_running(manager, first.id)
+        second = manager.submit(replace(TINY, seed=2), owner="bob")
+        assert second.status == "queued" and second.position is not None
+        deadline = manager.wait(first.id, timeout=0.5)  # still gated: stays running
+        assert deadline.status == "running"
+        jobs = manager.jobs()
+        assert [(j.id, j.status, j.position) for j in jobs] == [(first.id, "running", None), (second.id, "queued", 1)]
+        assert {j.owner for j in jobs} == {"alice", "bob"}  # everyone sees everyone's jobs
+        assert store.get_run(second.id).status == "queued"
+        gated.gate.set()
+        done_first, done_second = manager.wait(first.id, 120), manager.wait(second.id, 120)
+        assert (done_first.status, done_second.status) == ("done", "done")
+        assert gated.started == [1, 2]  # FIFO
+        assert done_first.finished_at <= done_second.started_at  # one at a time on the device
+        record = store.get_run(first.id)
+        assert record.status == "done" and record.results["student"]["params"] > 0
+        assert len(record.history) == 3 + 3 * 2  # teacher epochs + three students' epochs
+        weights = load_file(str(store.weights_path(first.id, "student")))
+        assert weights["1.weight"].shape == (128, 64)
+        assert len(done_first.history) == 9
+    finally:
+        gated.gate.set()
+        manager.shutdown()
+
+
+def test_cancel_a_queued_job_and_a_running_one(store):
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated)
+    try:
+        running = manager.submit(replace(TINY, epochs=2000), owner="alice")
+        wait_until_running(manager, running.id)
+        queued = manager.submit(TINY, owner="bob")
+        assert not manager.cancel(queued.id, requester="alice")  # not hers
+        assert manager.cancel(queued.id, requester="bob")
+        assert manager.snapshot(queued.id).status == "cancelled"
+        assert store.get_run(queued.id).status == "cancelled"
+        gated.gate.set()
+        # wait until the long job is really training, then cancel it between steps
+        wait_until_training(manager, running.id)
+        assert manager.cancel(running.id, requester="alice")
+        final = manager.wait(running.id, 60)
+        assert final.status == "cancelled" and final.epoch < 2000
+        assert store.get_run(running.id).status == "cancelled"
+        assert gated.started == [TINY.seed]  # the cancelled queued job never started
+    finally:
+        gated.gate.set()
+        manager.shutdown()
+
+
+def test_a_failing_job_reports_its_message_and_the_next_job_still_runs(store, tmp_path):
+    manager = make_manager(store)
+    try:
+        bad = manager.submit(replace(TINY, dataset="mnist"))
+        good = manager.submit(TINY)
+        failed = manager.wait(bad.id, 60)
+        assert failed.status == "failed"
+        assert "MNIST" in failed.error and "train-images-idx3-ubyte" in failed.error
+        assert store.get_run(bad.id).status == "failed" and "MNIST" in store.get_run(bad.id).error
+        assert manager.wait(good.id, 120).status == "done"
+    finally:
+        manager.shutdown()
+
+
+def test_bad_config_and_full_queue_are_refused_before_a_job_exists(store):
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated, max_queue=1, max_epochs=50)
+    try:
+        with pytest.raises(ValueError, match="at most 50"):
+            manager.submit(replace(TINY, epochs=51))
+        with pytest.raises(ValueError, match="temperature"):
+            manager.submit(replace(TINY, temperature=0.0))
+        assert store.list_runs().empty
+        wait_until_running(manager, manager.submit(TINY).id)  # runs (held at the gate)
+        manager.submit(TINY)  # waits
+        with pytest.raises(QueueFullError, match="queue is full"):
+            manager.submit(TINY)
+        assert len(store.list_runs()) == 2
+    finally:
+        gated.gate.set()
+        manager.shutdown()
+
+
+def test_runs_left_running_by_a_dead_server_are_marked_interrupted(tmp_path):
+    runs = tmp_path / "runs"
+    old = RunStore(runs)
+    old.create_run("was_running", TINY.to_dict())
+    old.set_status("was_running", "running")
+    old.add_metrics(
+        "was_running",
+        [
+            {
+                "model": "teacher",
+                "epoch": 1,
+                "train_loss": 1.0,
+                "test_loss": 1.1,
+                "test_accuracy": 0.5,
+                "agreement": None,
+            }
+        ],
+    )
+    old.create_run("was_queued", TINY.to_dict())
+    old.create_run("finished", TINY.to_dict())
+    old.finish("finished", {"teacher": {"test_accuracy": 0.9}})
+    old.close()  # the server dies here
+
+    manager = JobManager(RunStore(runs), data_dir=tmp_path)  # the restarted server
+    try:
+        assert manager.recovered == 2
+        statuses = dict(zip(manager.store.list_runs()["id"], manager.store.list_runs()["status"], strict=True))
+        assert statuses == {"was_running": "interrupted", "was_queued": "interrupted", "finished": "done"}
+        record = manager.store.get_run("was_running")
+        assert "server stopped" in record.error and len(record.history) == 1  # kept, not lost
+        assert manager.store.get_run("finished").results == {"teacher": {"test_accuracy": 0.9}}
+    finally:
+        manager.shutdown()
+
+
+def test_store_refuses_path_like_run_ids(store):
+    with pytest.raises(ValueError, match="Not a run id"):
+        store.get_run("../../etc/passwd")
+    assert store.get_run("unknown") is None
+
+
+def test_process_executor_runs_cancels_and_survives_a_killed_worker(store):
+    """The server's mode: jobs run in a spawned worker process, reused across jobs."""
+    import os
+    import signal
+
+    manager = make_manager(store, executor="process")
+    try:
+        first = manager.submit(TINY, owner="alice")
+        done = manager.wait(first.id, 180)
+        assert done.status == "done", done.error
+        assert len(done.history) == 3 + 3 * 2 and store.get_run(first.id).results["student"]["params"] == 9610
+        assert store.weights_path(first.id, "student") is not None
+        worker = manager._runners["cpu"].process
+        # Cancel a long job while it trains: the worker stops between steps and stays alive.
+        long = manager.submit(replace(TINY, epochs=2000), owner="alice")
+        wait_until_training(manager, long.id)
+        assert manager.cancel(long.id, requester="alice")
+        assert manager.wait(long.id, 60).status == "cancelled"
+        assert manager._runners["cpu"].process is worker and worker.is_alive()
+        # A worker killed mid-run (the OOM killer, a segfault) fails that job only; the next job gets a new worker.
+        doomed = manager.submit(replace(TINY, epochs=2000))
+        wait_until_training(manager, doomed.id)
+        os.kill(worker.pid, signal.SIGKILL)
+        failed = manager.wait(doomed.id, 60)
+        assert failed.status == "failed" and "training process stopped unexpectedly" in failed.error
+        assert store.get_run(doomed.id).status == "failed"
+        again = manager.submit(replace(TINY, seed=3))
+        assert manager.wait(again.id, 180).status == "done"
+    finally:
+        manager.shutdown()
+    assert manager._runners["cpu"].process is None
