@@ -23,7 +23,7 @@ from compression.distillation.models import STUDENT_PRESETS, TEACHER_PRESETS, de
 from compression.distillation.report import accuracy_axis_range, history_frame, metrics_csv, summary_frame, verdict
 from compression.distillation.store import RunRecord
 from compression.distillation.trainer import DEFAULT_CONFIG, LINK_FIELDS, TrainConfig, parse_field
-from pages._shared import query_param, show_error
+from pages._shared import query_param, require_router, show_error
 
 COLORS = {
     "Teacher": "#1c2333",
@@ -533,21 +533,7 @@ def history_panel(manager: JobManager) -> None:
 
 
 # --- the page -----------------------------------------------------------------------------------------------
-def _through_the_router() -> None:
-    """A deep link as the first request of a fresh server makes Streamlit run this file directly, without
-    app.py (its legacy pages/-folder mode: no page config, no device panel, a wrong sidebar). Leave that mode
-    once and rerun, so app.py's st.navigation serves this page. (Streamlit internals; see the report.)
-    Once per session only: AppTest re-enters that mode on every run, and a rerun would drop a click."""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory and not st.session_state.get("distill_router_checked"):
-        st.session_state["distill_router_checked"] = True
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-    st.session_state["distill_router_checked"] = True
-
-
-_through_the_router()
+require_router()
 st.title("Distillation trainer", anchor=False)
 st.markdown(
     "Train a **teacher**, then distil a small **student** from its softened outputs "

@@ -6,12 +6,30 @@ from collections.abc import Callable
 
 import pytest
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
 
 from tests.conftest import ROOT
 
 # torch imports and first-time model builds take a while on a 2-core machine.
 DEFAULT_TIMEOUT = 120
+
+
+class _ServedPagesManager(PagesManager):
+    """AppTest re-enters Streamlit's legacy pages-folder mode on every run (app.py sits next to pages/), which
+    would run the page file without app.py. A real server leaves that mode for good as soon as app.py calls
+    st.navigation (pages._shared.require_router sees to it on a fresh server; tests/e2e checks that), so
+    AppTest runs here in the same, served state: every run executes app.py, the real router."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+
+@pytest.fixture(autouse=True)
+def run_through_the_router(monkeypatch):
+    monkeypatch.setattr(app_test_module, "PagesManager", _ServedPagesManager)
 
 
 @pytest.fixture(autouse=True)
