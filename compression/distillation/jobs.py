@@ -28,11 +28,14 @@ import collections
 import logging
 import multiprocessing
 import queue as queue_module
+import sys
 import threading
 import time
 import traceback
+import types
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -398,6 +401,27 @@ class JobManager:
             LOGGER.exception("Could not save the last metrics")
 
 
+_SPAWN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _without_script_main() -> Iterator[None]:
+    """Start spawned children without re-running the parent's `__main__` script.
+
+    Spawn makes the child import the parent's `__main__` by its file path. Under Streamlit that module is the
+    last script run (app.py or a page), so every worker would re-run the app's script in bare mode. A plain,
+    file-less `__main__` while the child starts leaves it to import only what its target needs.
+    """
+    with _SPAWN_LOCK:
+        saved = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if saved is not None:
+                sys.modules["__main__"] = saved
+
+
 class _ProcessRunner:
     """One long-lived worker process for one device: jobs in through a queue, events and results out.
 
@@ -426,7 +450,8 @@ class _ProcessRunner:
             name="distill-worker",
             daemon=True,
         )  # fmt: skip
-        self.process.start()
+        with _without_script_main():
+            self.process.start()
 
     def run(self, job: _Job, on_event: Callable[[ProgressEvent], None]) -> tuple[dict[str, Any], dict]:
         if self.process is None or not self.process.is_alive():

@@ -220,3 +220,24 @@ def test_process_executor_runs_cancels_and_survives_a_killed_worker(store):
     finally:
         manager.shutdown()
     assert manager._runners["cpu"].process is None
+
+
+def test_worker_process_does_not_rerun_the_parents_script(store, tmp_path, monkeypatch):
+    """Under Streamlit, `__main__` is the app script: the spawned worker must not execute it again."""
+    import sys
+    import types
+
+    marker = tmp_path / "script-ran"
+    script = tmp_path / "fake_app.py"
+    script.write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    manager = make_manager(store, executor="process")
+    try:
+        job = manager.submit(TINY, owner="alice")
+        assert manager.wait(job.id, 180).status == "done"
+    finally:
+        manager.shutdown()
+    assert sys.modules["__main__"] is fake_main
+    assert not marker.exists(), "the worker process re-ran the parent's __main__ script"
