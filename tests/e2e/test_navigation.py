@@ -69,3 +69,12 @@ def test_first_visit_to_a_fresh_server_by_deep_link_gets_the_router(browser, tmp
     finally:
         context.close()
         stop_server(fresh)
+
+
+@pytest.mark.parametrize("spec", existing_feature_pages(), ids=[s.url_path for s in existing_feature_pages()])
+def test_home_card_links_open_each_page(page, server, spec):
+    open_app(page, server)
+    page.get_by_role("link", name=f"Open {spec.title.lower()}").click()
+    page.wait_for_url(f"**/{spec.url_path}")
+    expect(page.locator("h1").first).to_contain_text(spec.title)
+    assert_no_exception(page)
