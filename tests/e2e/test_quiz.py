@@ -177,3 +177,23 @@ def test_a_second_visitors_answers_appear_in_the_room_view(page, browser, server
     expect(page.locator('[data-testid="stMetric"]', has_text="已记录的作答")).to_contain_text(str(before + 2))
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_contain_text("答对")
     screenshot(page, screenshot_dir, "quiz-room-zh")
+
+
+def test_try_it_link_opens_the_playground_preset(page, server, screenshot_dir):
+    """After answering q1-definition, "Try it" opens the playground with the question's values and bits."""
+    open_quiz(page, server)
+    option = plain(BANK.get("q1-definition").option_text("a", "en"))
+    page.locator('[data-testid="stRadio"] label', has_text=option).click()
+    settle(page)
+    click_button(page, "Check")
+    page.get_by_role("link", name="Try it in the").first.click()
+    page.wait_for_url(re.compile(r".*/quantization\?.*values=0\.5%2C1\.0%2C-0\.3.*"))
+    settle(page)
+    expect(page.locator("h1").first).to_contain_text("Quantization playground")
+    expect(page.get_by_role("textbox", name="Numbers separated by commas, spaces or new lines")).to_have_value(
+        "0.5, 1.0, -0.3"
+    )
+    bitwidths = page.locator('[data-testid="stMultiSelect"]', has_text="Bitwidths")
+    expect(bitwidths).to_have_text(re.compile(r"Bitwidths\D*4\D*8\D*$"))  # the chips: 4 and 8, nothing else
+    assert_no_exception(page)
+    screenshot(page, screenshot_dir, "quiz-try-it-playground")
