@@ -228,7 +228,13 @@ def _load_torchvision(
     cls = {"mnist": tv.MNIST, "fashion-mnist": tv.FashionMNIST, "cifar10": tv.CIFAR10}[info.name]
     folder = data_dir / (info.folder or "")
     if info.name != "cifar10":
-        _ungzip_missing(folder, info.files)
+        try:
+            _ungzip_missing(folder, info.files)
+        except (OSError, EOFError) as exc:  # a read-only folder, a truncated .gz
+            raise DatasetUnavailableError(
+                f"The gzipped {info.title} files in {folder} could not be unpacked beside themselves ({exc}). "
+                f"Unpack them there yourself ({', '.join(info.files)}), or make the folder writable."
+            ) from exc
     missing = [p for p in expected_files(info.name, data_dir) if not p.is_file()]
     download = False
     if missing:

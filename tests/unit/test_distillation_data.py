@@ -123,3 +123,61 @@ def test_shift_batch_moves_each_image_by_at_most_one_pixel():
     assert set(rows.tolist()) == {3, 4, 5} and set(cols.tolist()) == {3, 4, 5}
     again = shift_batch(x, torch.Generator().manual_seed(0), background=0.0)
     torch.testing.assert_close(shifted, again)
+
+
+def test_fashion_mnist_reads_its_own_folder(tmp_path):
+    rng = np.random.default_rng(1)
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    labels = np.arange(20) % 10
+    for name, array in {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (20, 28, 28)),
+        "train-labels-idx1-ubyte": labels,
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (10, 28, 28)),
+        "t10k-labels-idx1-ubyte": labels[:10],
+    }.items():
+        _write_idx(raw / name, array, packed=True)
+    d = load_dataset("fashion-mnist", data_dir=tmp_path, train_fraction=1.0)
+    assert d.x_train.shape == (20, 1, 28, 28) and d.y_test.tolist() == labels[:10].tolist()
+    with pytest.raises(DatasetUnavailableError, match="MNIST"):  # MNIST's folder is not Fashion-MNIST's
+        load_dataset("mnist", data_dir=tmp_path)
+
+
+def test_a_truncated_gzip_is_a_message_not_a_crash(tiny_mnist):
+    root, _ = tiny_mnist
+    raw = root / "MNIST" / "raw"
+    (raw / "train-images-idx3-ubyte").unlink(missing_ok=True)
+    packed = raw / "train-images-idx3-ubyte.gz"
+    packed.write_bytes(packed.read_bytes()[:100])
+    with pytest.raises(DatasetUnavailableError, match="could not be"):
+        load_dataset("mnist", data_dir=root)
+
+
+def test_cifar10_batches_become_channels_first_tensors(tmp_path, monkeypatch):
+    """CIFAR-10's python pickles in torchvision's layout. torchvision checks each file's md5 against the real
+    dataset, which tiny files cannot match: only that check is bypassed; the files are read for real."""
+    import pickle
+
+    from torchvision.datasets import cifar
+
+    monkeypatch.setattr(cifar.CIFAR10, "_check_integrity", lambda self: True)
+    monkeypatch.setattr(cifar, "check_integrity", lambda path, md5=None: True)
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    images = {}
+    for name, n in [*((f"data_batch_{i}", 4) for i in range(1, 6)), ("test_batch", 6)]:
+        hwc = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
+        images[name] = hwc
+        flat = hwc.transpose(0, 3, 1, 2).reshape(n, 3072)  # CIFAR stores each image as R plane, G, B
+        with open(folder / name, "wb") as fh:
+            pickle.dump({"data": flat, "labels": list(rng.integers(0, 10, n))}, fh)
+    with open(folder / "batches.meta", "wb") as fh:
+        pickle.dump({"label_names": [f"class{i}" for i in range(10)]}, fh)
+    d = load_dataset("cifar10", data_dir=tmp_path, train_fraction=1.0)
+    assert d.x_train.shape == (20, 3, 32, 32) and d.x_test.shape == (6, 3, 32, 32)
+    # channels first and standardised: undo the standardisation and compare with the first image's planes
+    first = images["data_batch_1"][0].transpose(2, 0, 1) / 255.0  # CHW
+    restored = d.x_train[0].numpy()
+    corr = np.corrcoef(restored.ravel(), first.ravel())[0, 1]
+    assert corr > 0.999
