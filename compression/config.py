@@ -55,6 +55,8 @@ class Settings:
     """Most jobs waiting in the training queue (COMPRESSION_LAB_MAX_QUEUE)."""
     max_epochs: int
     """Most student epochs one job may ask for (COMPRESSION_LAB_MAX_EPOCHS)."""
+    max_sample_passes: int
+    """Most training-sample passes one job may ask for, all its models together (COMPRESSION_LAB_MAX_SAMPLE_PASSES)."""
     train_threads: int
     """CPU threads a training job may use (COMPRESSION_LAB_TRAIN_THREADS)."""
 
@@ -70,6 +72,8 @@ class Settings:
             allow_download=_env_bool("ALLOW_DOWNLOAD", False),
             max_queue=_env_int("MAX_QUEUE", 8),
             max_epochs=_env_int("MAX_EPOCHS", 2000),
+            # About 10 minutes of MLP training on one CPU thread: no single job holds the room's queue for hours.
+            max_sample_passes=_env_int("MAX_SAMPLE_PASSES", 40_000_000),
             # Leave one core to the web server so pages stay responsive while training.
             train_threads=_env_int("TRAIN_THREADS", max(1, cpu_count - 1)),
         )

@@ -73,7 +73,13 @@ ARTICLE_BUGS = pd.DataFrame(
 
 @st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))
 def _job_manager(
-    runs_dir: str, data_dir: str, allow_download: bool, max_queue: int, max_epochs: int, train_threads: int
+    runs_dir: str,
+    data_dir: str,
+    allow_download: bool,
+    max_queue: int,
+    max_epochs: int,
+    max_sample_passes: int,
+    train_threads: int,
 ) -> JobManager:
     """One JobManager per server process (per settings), shared by every session."""
     from compression.distillation.store import RunStore
@@ -84,6 +90,7 @@ def _job_manager(
         allow_download=allow_download,
         max_queue=max_queue,
         max_epochs=max_epochs,
+        max_sample_passes=max_sample_passes,
         train_threads=train_threads,
         executor="process",  # training must not hold the server's GIL (see compression/distillation/jobs.py)
     )
@@ -96,6 +103,7 @@ def get_manager(settings: Settings) -> JobManager:
         settings.allow_download,
         settings.max_queue,
         settings.max_epochs,
+        settings.max_sample_passes,
         settings.train_threads,
     )
 

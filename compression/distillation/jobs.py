@@ -51,6 +51,7 @@ from compression.distillation.trainer import (
     TrainingCancelled,
     TrainingError,
     TrainResult,
+    sample_passes,
     train,
     validate_config,
 )
@@ -129,6 +130,7 @@ class JobManager:
         allow_download: bool = False,
         max_queue: int = 8,
         max_epochs: int = 2000,
+        max_sample_passes: int | None = None,
         train_threads: int = 1,
         teacher_cache: TeacherCache | None = None,
         trainer: Callable[..., TrainResult] = train,
@@ -143,6 +145,7 @@ class JobManager:
         self.allow_download = allow_download
         self.max_queue = max_queue
         self.max_epochs = max_epochs
+        self.max_sample_passes = max_sample_passes
         self.train_threads = train_threads
         self.teacher_cache = teacher_cache if teacher_cache is not None else TeacherCache(store.runs_dir / "teachers")
         self._trainer = trainer
@@ -165,6 +168,7 @@ class JobManager:
             allow_download=settings.allow_download,
             max_queue=settings.max_queue,
             max_epochs=settings.max_epochs,
+            max_sample_passes=settings.max_sample_passes,
             train_threads=settings.train_threads,
             executor=executor,
         )
@@ -173,6 +177,15 @@ class JobManager:
     def submit(self, config: TrainConfig, owner: str = "") -> JobSnapshot:
         """Validate, store as "queued" and enqueue. ValueError (bad value, full queue) before any job exists."""
         validate_config(config, self.max_epochs)
+        work = sample_passes(config)
+        if self.max_sample_passes is not None and work > self.max_sample_passes:
+            raise ValueError(
+                f"This run is too long for a shared server: it would push {work / 1e6:,.1f} million training "
+                f"samples through its models (training examples × (teacher epochs + students × epochs)); this "
+                f"server allows {self.max_sample_passes / 1e6:,.1f} million per job "
+                "(COMPRESSION_LAB_MAX_SAMPLE_PASSES). Use fewer student or teacher epochs, or the digits dataset; "
+                "the command line (python -m compression.distill) has no such limit."
+            )
         device = str(resolve_device(config.device))
         with self._lock:
             if self._closed:

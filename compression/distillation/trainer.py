@@ -142,6 +142,21 @@ def validate_config(config: TrainConfig, max_epochs: int = 2000) -> TrainConfig:
     return config
 
 
+# Training examples before the train/test split (digits is split by `train_fraction`; the others keep their
+# official test set and train on a fraction of the official training set).
+TRAIN_POOL_SIZES = {"digits": 1797, "mnist": 60_000, "fashion-mnist": 60_000, "cifar10": 50_000}
+
+
+def sample_passes(config: TrainConfig) -> int:
+    """How many training samples one run pushes through its models: n_train × (teacher epochs + students × epochs).
+
+    Counts the teacher even when a cached one would be reused: the bound must hold before the job starts.
+    """
+    n_train = round(TRAIN_POOL_SIZES[config.dataset] * config.resolved_train_fraction())
+    students = 3 if config.label_smoothing > 0 else 2
+    return n_train * (config.resolved_teacher_epochs() + students * config.epochs)
+
+
 class TrainingCancelled(Exception):  # noqa: N818 - reads as what happened
     """Raised inside the trainer when `should_stop()` turns true."""
 

@@ -87,6 +87,17 @@ def test_form_refuses_bad_values_before_a_job_exists(open_page, key, value, mess
     assert "st.session_state" not in errors[0] and "distill_job" not in at.session_state
 
 
+def test_a_run_too_long_for_the_shared_server_is_refused(open_page):
+    at = open_page(PAGE)
+    at.selectbox(key="distill_dataset").set_value("mnist")
+    at.number_input(key="distill_epochs").set_value(2000)
+    at.button(key="distill_train").click().run()
+    assert_no_exception(at)
+    errors = [str(e.value) for e in at.error]
+    assert any("too long for a shared server" in e and "fewer student or teacher epochs" in e for e in errors), errors
+    assert "distill_job" not in at.session_state
+
+
 def test_custom_student_with_bad_hidden_sizes_is_refused(open_page):
     at = open_page(PAGE)
     at.selectbox(key="distill_student").set_value("custom")

@@ -241,3 +241,23 @@ def test_worker_process_does_not_rerun_the_parents_script(store, tmp_path, monke
         manager.shutdown()
     assert sys.modules["__main__"] is fake_main
     assert not marker.exists(), "the worker process re-ran the parent's __main__ script"
+
+
+def test_a_job_too_long_for_a_shared_server_is_refused_before_it_exists(store):
+    from compression.distillation.trainer import sample_passes
+
+    default = replace(TINY, dataset="digits", epochs=1000, teacher_epochs=150, train_fraction=None)
+    assert sample_passes(default) == 359 * (150 + 3 * 1000)
+    mnist = replace(default, dataset="mnist", epochs=1000)
+    assert sample_passes(mnist) == 60_000 * (150 + 3 * 1000)
+    assert sample_passes(replace(mnist, label_smoothing=0.0)) == 60_000 * (150 + 2 * 1000)
+    manager = make_manager(store)
+    manager.max_sample_passes = 40_000_000
+    try:
+        with pytest.raises(ValueError, match="too long for a shared server.*COMPRESSION_LAB_MAX_SAMPLE_PASSES"):
+            manager.submit(mnist, owner="alice")
+        assert manager.jobs() == [] and store.list_runs().empty
+        ok = manager.submit(replace(mnist, epochs=100, teacher_epochs=50), owner="alice")  # 21 million: accepted
+        manager.cancel(ok.id, requester="alice")
+    finally:
+        manager.shutdown()
