@@ -52,12 +52,8 @@ def fill_number(page: Page, label: str, value: str) -> None:
 def open_quiz(page: Page, server, query: str = "") -> None:
     """Open the quiz by its URL and wait until the router's navigation and sidebar are drawn.
 
-    The home page is opened first: on a fresh server Streamlit runs the very first deep-linked visit in
-    its legacy pages/-folder mode (no router) until some run has called st.navigation (a Streamlit quirk
-    of an app with a pages/ folder, reported to the lead).
+    (A deep link as a fresh server's first request is covered by tests/e2e/test_navigation.py.)
     """
-    open_app(page, server)
-    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Training device", timeout=90_000)
     open_app(page, server, f"quiz{query}")
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Training device", timeout=90_000)
     expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("Concept quiz", timeout=90_000)
