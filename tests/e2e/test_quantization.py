@@ -75,3 +75,22 @@ def test_deep_link_and_large_generated_input(page, server, screenshot_dir):
     expect(page.get_by_text("Download all 1,000,000 rows as CSV")).to_be_visible()
     expect(_heatmap(page)).to_contain_text("of 1,000,000 values: every k-th")
     _whole_page(page, screenshot_dir, "quantization-1m")
+
+
+def test_csv_upload_real_file_and_a_bad_one(page, server, tmp_path):
+    """A learner uploads a spreadsheet export (a header, a blank line), then a CSV with text in it."""
+    good = tmp_path / "weights.csv"
+    good.write_text("weight\n0.5\n-0.25\n\n1.0\n0.125\n", encoding="utf-8")
+    bad = tmp_path / "oops.csv"
+    bad.write_text("value\n0.5\nn/a\n0.3\n", encoding="utf-8")
+    open_app(page, server, "quantization")
+    page.locator(".st-key-quant_source").get_by_text("Upload CSV").click()
+    wait_for_app(page)
+    page.locator('.st-key-quant_upload input[type="file"]').set_input_files(str(good))
+    wait_for_app(page)
+    expect(page.get_by_text("4 values · scheme")).to_be_visible(timeout=30_000)
+    assert_no_exception(page)
+    page.locator('.st-key-quant_upload input[type="file"]').set_input_files(str(bad))
+    wait_for_app(page)
+    expect(page.get_by_text("These CSV cells are not numbers: line 3: 'n/a'")).to_be_visible(timeout=30_000)
+    assert_no_exception(page)
