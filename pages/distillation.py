@@ -72,40 +72,10 @@ ARTICLE_BUGS = pd.DataFrame(
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))
-def _job_manager(
-    runs_dir: str,
-    data_dir: str,
-    allow_download: bool,
-    max_queue: int,
-    max_epochs: int,
-    max_sample_passes: int,
-    train_threads: int,
-) -> JobManager:
-    """One JobManager per server process (per settings), shared by every session."""
-    from compression.distillation.store import RunStore
-
-    return JobManager(
-        RunStore(runs_dir),
-        data_dir=data_dir,
-        allow_download=allow_download,
-        max_queue=max_queue,
-        max_epochs=max_epochs,
-        max_sample_passes=max_sample_passes,
-        train_threads=train_threads,
-        executor="process",  # training must not hold the server's GIL (see compression/distillation/jobs.py)
-    )
-
-
 def get_manager(settings: Settings) -> JobManager:
-    return _job_manager(
-        str(settings.runs_dir),
-        str(settings.data_dir),
-        settings.allow_download,
-        settings.max_queue,
-        settings.max_epochs,
-        settings.max_sample_passes,
-        settings.train_threads,
-    )
+    """One JobManager per server process (per settings), shared by every session. Training runs in a worker
+    process, so it never holds the server's GIL (see compression/distillation/jobs.py)."""
+    return JobManager.from_settings(settings, executor="process")
 
 
 # --- charts -------------------------------------------------------------------------------------------------
