@@ -142,7 +142,13 @@ def size_chart(summary: pd.DataFrame) -> go.Figure:
     fig.update_traces(marker={"size": 14}, textposition="middle right")
     fig.update_layout(height=380, margin={"t": 50, "b": 40}, showlegend=False)
     low, high = float(summary["size KiB"].min()), float(summary["size KiB"].max())
-    fig.update_xaxes(title="size (KiB, log scale)", range=[math.log10(low / 2), math.log10(high * 8)])
+    sizes = sorted(set(summary["size KiB"].round(1)))
+    fig.update_xaxes(
+        title="size (KiB, log scale)",
+        range=[math.log10(low / 2), math.log10(high * 8)],
+        tickvals=sizes,  # one tick per model size, not plotly's 2-5-10 minor labels
+        ticktext=[f"{size:,.1f}" for size in sizes],
+    )
     accuracy = summary["test accuracy %"]
     fig.update_yaxes(range=[float(accuracy.min()) - 1.5, float(accuracy.max()) + 1.5])
     return fig
