@@ -152,6 +152,13 @@ def assert_no_exception(page: Page) -> None:
 
 
 def screenshot(page: Page, directory: Path, name: str) -> Path:
+    """Save what the visitor sees, once lazily loaded widgets have replaced their grey placeholders."""
+    try:
+        expect(page.locator('[data-testid="stSkeleton"], [data-testid="stSkeletonElement"]')).to_have_count(
+            0, timeout=10_000
+        )
+    except AssertionError:
+        pass  # a picture with a placeholder still beats no picture
     path = directory / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
