@@ -59,6 +59,13 @@ class Settings:
     """Most training-sample passes one job may ask for, all its models together (COMPRESSION_LAB_MAX_SAMPLE_PASSES)."""
     train_threads: int
     """CPU threads a training job may use (COMPRESSION_LAB_TRAIN_THREADS)."""
+    presenter_key: str | None = None
+    """Secret that makes a visitor the presenter (COMPRESSION_LAB_PRESENTER_KEY); None: only localhost is."""
+
+    def __repr__(self) -> str:  # never print the presenter key
+        fields = {k: v for k, v in self.__dict__.items() if k != "presenter_key"}
+        key = "set" if self.presenter_key else "unset"
+        return f"Settings({', '.join(f'{k}={v!r}' for k, v in fields.items())}, presenter_key=<{key}>)"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -76,4 +83,5 @@ class Settings:
             max_sample_passes=_env_int("MAX_SAMPLE_PASSES", 40_000_000),
             # Leave one core to the web server so pages stay responsive while training.
             train_threads=_env_int("TRAIN_THREADS", max(1, cpu_count - 1)),
+            presenter_key=os.environ.get(ENV_PREFIX + "PRESENTER_KEY", "").strip() or None,
         )

@@ -110,3 +110,57 @@ def report_unexpected(exc: BaseException, where: str) -> None:
         "The error has been logged on the server.",
         icon=":material/error:",
     )
+
+
+# --- Who is this visitor? -------------------------------------------------------------------------------
+# The seam every page uses. `visitor_id()` names this browser's visitor (job ownership, per-visitor limits);
+# `is_presenter()` says whether this session may reset the room, cancel any job and pin the room's run.
+
+
+def visitor_id() -> str:
+    """A random token naming this visitor; never derived from anything another visitor can see."""
+    import secrets
+
+    token = st.session_state.get("_visitor_id")
+    if not token:
+        token = secrets.token_urlsafe(16)
+        st.session_state["_visitor_id"] = token
+    return str(token)
+
+
+def _settings_presenter_key() -> str | None:
+    from compression.config import Settings
+
+    try:
+        return Settings.from_env().presenter_key
+    except ValueError:
+        return None
+
+
+def is_presenter() -> bool:
+    """True when this session typed the server's presenter key or, with no key configured, runs on localhost."""
+    from compression.access import is_loopback, presenter_key_matches
+
+    configured = _settings_presenter_key()
+    if configured is None:
+        return is_loopback(st.context.ip_address)
+    return presenter_key_matches(st.session_state.get("_presenter_key"), configured)
+
+
+def presenter_login(key: str) -> bool:
+    """A password field that makes this session the presenter; returns is_presenter(). Never echoes the key."""
+    if is_presenter():
+        return True
+    if _settings_presenter_key() is None:
+        st.caption(
+            "Presenter controls appear only on the server's own machine. "
+            "Set COMPRESSION_LAB_PRESENTER_KEY on the server to let a presenter sign in from anywhere."
+        )
+        return False
+    typed = st.text_input("Presenter key", type="password", key=f"presenter_key_{key}")
+    if typed:
+        st.session_state["_presenter_key"] = typed
+        if is_presenter():
+            st.rerun()
+        st.error("That is not the presenter key.", icon=":material/key_off:")
+    return False
