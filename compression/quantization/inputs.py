@@ -1,0 +1,261 @@
+"""Input parsing and generation: typed or pasted text, CSV uploads, generated distributions, layer weights.
+
+Every parser returns a float32 numpy array or raises ValueError with a message a learner understands
+(empty input, words, NaN, infinity, values beyond float32).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from compression.quantization.schemes import check_bits, choice
+
+DISTRIBUTIONS: tuple[str, ...] = ("uniform", "normal", "laplace", "outliers")
+MAX_GENERATED = 2_000_000
+FLOAT32_EPS = torch.finfo(torch.float32).eps
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+_SPLIT = re.compile(r"[,;\s]+")
+
+
+def _show_tokens(tokens: Sequence[str], limit: int = 5) -> str:
+    shown = ", ".join(repr(t[:20]) for t in tokens[:limit])
+    return shown + (f" and {len(tokens) - limit} more" if len(tokens) > limit else "")
+
+
+def _check_finite(array: np.ndarray, what: str = "value") -> None:
+    """Raise a learner-readable ValueError for NaN, infinity or values beyond float32."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        positions = np.flatnonzero(bad)
+        first = array.reshape(-1)[positions[0]]
+        kind = "NaN (not a number)" if np.isnan(first) else "infinite"
+        raise ValueError(
+            f"Every {what} must be a finite number, but {len(positions)} of them are not: {what} #{positions[0] + 1} "
+            f"is {kind}. Remove it or replace it with a number."
+        )
+    if array.dtype != np.float32 and array.size and np.abs(array).max() > FLOAT32_MAX:
+        count = int((np.abs(array) > FLOAT32_MAX).sum())
+        raise ValueError(
+            f"{count} value(s) are too large for float32 (the largest is about ±3.4e38): "
+            f"model weights are float32, so use smaller numbers."
+        )
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+
+def parse_values(text: str) -> np.ndarray:
+    """Numbers typed or pasted, separated by commas, semicolons, spaces or new lines -> float32 array.
+
+    Decimals take a dot. Text that separates numbers by spaces (or new lines, or semicolons) while a comma
+    sits between digits inside one of them, as in "0,5 1,0", uses decimal commas: that is an error naming
+    the token, never four numbers. Raises ValueError naming the tokens that are not numbers, and for empty
+    input, NaN or infinity.
+    """
+    text = text or ""
+    chunks = [c for c in re.split(r"[;\s]+", text) if c]
+    if len(chunks) > 1:
+        commas = [c for c in chunks if _DECIMAL_COMMA.fullmatch(c)]
+        if commas:
+            raise ValueError(
+                f"{commas[0]!r} looks like a decimal comma: use a dot for decimals (e.g. "
+                f"{commas[0].replace(',', '.')!r}). Commas, spaces and new lines separate numbers."
+            )
+    tokens = [t for t in _SPLIT.split(text or "") if t]
+    if not tokens:
+        raise ValueError("No values given: type or paste numbers separated by commas, spaces or new lines.")
+    try:
+        array = np.array(tokens, dtype=np.float64)
+    except ValueError:
+        bad = []
+        for token in tokens:
+            try:
+                float(token)
+            except ValueError:
+                bad.append(token)
+        raise ValueError(
+            f"These are not numbers: {_show_tokens(bad)}. Use digits with a dot for decimals, "
+            "e.g. 0.5, -1.25, 3e-4, separated by commas, spaces or new lines."
+        ) from None
+    _check_finite(array)
+    return array.astype(np.float32)
+
+
+def parse_csv(data: bytes) -> np.ndarray:
+    """A CSV upload (the file's bytes) with one numeric column, with or without a header -> float32 array."""
+    if not data or not data.strip():
+        raise ValueError("The CSV file is empty: upload a file with one column of numbers.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("The CSV file is not UTF-8 text: save it as CSV (UTF-8) and upload it again.") from None
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in row)]
+    if not rows:
+        raise ValueError("The CSV file has no rows: upload a file with one column of numbers.")
+    widths = {len([c for c in row if c.strip()]) for row in rows}
+    if max(widths) > 1:
+        raise ValueError(
+            f"The CSV file has {max(widths)} columns; upload a file with exactly one column of numbers "
+            "(one value per line)."
+        )
+    cells = [next(c.strip() for c in row if c.strip()) for row in rows]
+
+    def is_number(cell: str) -> bool:
+        try:
+            float(cell)
+        except ValueError:
+            return False
+        return True
+
+    start = 0 if is_number(cells[0]) else 1  # a non-numeric first cell is a header
+    body = cells[start:]
+    if not body:
+        raise ValueError(f"The CSV file has a header ({cells[0][:30]!r}) but no numbers under it.")
+    bad = [(i + start + 1, c) for i, c in enumerate(body) if not is_number(c)]
+    if bad:
+        shown = ", ".join(f"line {line}: {cell[:20]!r}" for line, cell in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(f"These CSV cells are not numbers: {shown}{more}.")
+    array = np.array(body, dtype=np.float64)
+    _check_finite(array)
+    return array.astype(np.float32)
+
+
+def parse_bits(text: str) -> list[int]:
+    """ "4,8" -> [4, 8]: a comma list of whole numbers of bits from 1 to 16 (sorted, duplicates removed)."""
+    tokens = [t for t in _SPLIT.split(str(text)) if t]
+    if not tokens:
+        raise ValueError("No bitwidth given: use whole numbers from 1 to 16, e.g. 4,8.")
+    bits = []
+    for token in tokens:
+        if not re.fullmatch(r"[+]?\d{1,3}", token):
+            raise ValueError(f"{token[:20]!r} is not a whole number of bits: use numbers from 1 to 16, e.g. 4,8.")
+        bits.append(check_bits(int(token)))
+    return sorted(set(bits))
+
+
+def generate_values(
+    distribution: str,
+    count: int,
+    seed: int = 0,
+    *,
+    spread: float = 1.0,
+    outlier_fraction: float = 0.01,
+    outlier_scale: float = 20.0,
+) -> np.ndarray:
+    """`count` float32 values drawn with numpy's PCG64(seed).
+
+    uniform: U[-spread, spread); normal: N(0, spread²); laplace: Laplace(0, spread/√2) (variance spread²);
+    outliers: normal, with a fraction `outlier_fraction` multiplied by `outlier_scale`.
+    """
+    choice(distribution, DISTRIBUTIONS, "distribution")
+    if isinstance(count, bool) or not isinstance(count, int | np.integer) or not 1 <= count <= MAX_GENERATED:
+        raise ValueError(f"The number of values must be a whole number from 1 to {MAX_GENERATED:,}; got {count!r}.")
+    if not (math.isfinite(spread) and spread > 0):
+        raise ValueError(f"The spread must be a positive number; got {spread!r}.")
+    if not 0 <= outlier_fraction <= 1:
+        raise ValueError(f"The outlier fraction must be between 0 and 1; got {outlier_fraction!r}.")
+    rng = np.random.Generator(np.random.PCG64(seed))
+    if distribution == "uniform":
+        out = rng.uniform(-spread, spread, count)
+    elif distribution == "normal":
+        out = rng.normal(0.0, spread, count)
+    elif distribution == "laplace":
+        out = rng.laplace(0.0, spread / math.sqrt(2.0), count)
+    else:
+        out = rng.normal(0.0, spread, count)
+        mask = rng.random(count) < outlier_fraction
+        out[mask] *= outlier_scale
+    return out.astype(np.float32)
+
+
+LAYERS: dict[str, str] = {
+    "linear_784_128": "Linear(784 → 128), an MNIST hidden layer",
+    "linear_128_10": "Linear(128 → 10), a classifier head",
+    "conv_3_16_3x3": "Conv2d(3 → 16, 3×3), a first conv layer",
+    "conv_16_32_3x3": "Conv2d(16 → 32, 3×3)",
+}
+
+
+def layer_weights(layer: str, seed: int = 0) -> np.ndarray:
+    """The weight of a freshly initialised torch.nn layer (PyTorch's default init), as a 2-D float32 array.
+
+    Rows are output channels (conv kernels are flattened), the axis per-channel quantization uses.
+    The global torch RNG is forked, so the caller's random state is untouched.
+    """
+    choice(layer, tuple(LAYERS), "layer")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        if layer == "linear_784_128":
+            module: torch.nn.Module = torch.nn.Linear(784, 128)
+        elif layer == "linear_128_10":
+            module = torch.nn.Linear(128, 10)
+        elif layer == "conv_3_16_3x3":
+            module = torch.nn.Conv2d(3, 16, 3)
+        else:
+            module = torch.nn.Conv2d(16, 32, 3)
+    weight = module.weight.detach()
+    return weight.reshape(weight.shape[0], -1).numpy().astype(np.float32)
+
+
+def as_tensor(values: Any, *, check_finite: bool = True) -> torch.Tensor:
+    """Anything array-like (list, numpy array, torch tensor, a number, or text) -> a float32 CPU tensor.
+
+    Raises ValueError for empty input, non-numeric entries (named), and (unless check_finite=False, for
+    callers that check the min and max themselves) NaN and infinity. A float32 CPU tensor or array is
+    used as it is, not copied.
+    """
+    if isinstance(values, str):
+        return torch.from_numpy(parse_values(values))
+    if isinstance(values, torch.Tensor):
+        if values.is_complex():
+            raise ValueError("Complex numbers cannot be quantized here: give real numbers.")
+        tensor = values.detach().to(device="cpu", dtype=torch.float32)
+        if tensor.numel() == 0:
+            raise ValueError("No values given: give at least one number.")
+        if check_finite:
+            check_finite_tensor(tensor)
+        return tensor
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        flat = [str(v) for v in array.reshape(-1)]
+        bad = []
+        for token in flat:
+            try:
+                float(token)
+            except (TypeError, ValueError):
+                bad.append(token)
+        if bad:
+            raise ValueError(f"These are not numbers: {_show_tokens(bad)}.")
+        array = array.astype(np.float64)
+    if array.size == 0:
+        raise ValueError("No values given: give at least one number.")
+    if array.dtype != np.float32:
+        if array.dtype.kind == "f":
+            _check_finite(array)  # before float32 turns a 1e39 into inf
+        array = array.astype(np.float32)
+    tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if check_finite:
+        check_finite_tensor(tensor)
+    return tensor
+
+
+def check_finite_tensor(tensor: torch.Tensor, minmax: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+    """NaN or inf anywhere makes the min or the max non-finite: one reduction checks them all."""
+    low, high = minmax if minmax is not None else torch.aminmax(tensor)
+    if not (bool(torch.isfinite(low).all()) and bool(torch.isfinite(high).all())):
+        _check_finite(tensor.numpy())
