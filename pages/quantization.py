@@ -1,7 +1,8 @@
 """Quantization playground: every value, every bitwidth, its code and its rounding error, exact to PyTorch.
 
-Deep links (the quiz links here): /quantization?values=0.5,1.0,-0.3&bits=4,8&scheme=seed&rounding=truncate
-&calibration=minmax. A bad parameter shows a warning and falls back to the default.
+Deep links (the quiz links here): /quantization?values=0.5,1.0,-0.3&bits=4,8&scheme=article&rounding=truncate
+&calibration=minmax (the contract is `compression.quantization.links`; "seed" still names the article's
+scheme). A bad parameter shows a warning and falls back to the default.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from compression import quantization as qz
-from compression.formats import FORMATS
 from pages._shared import query_param, require_router, show_error
 
 require_router()
@@ -25,12 +25,6 @@ SOURCES = {
     "layer": ":material/layers: Layer weights",
     "csv": ":material/upload_file: Upload CSV",
 }
-SCHEME_LABELS = {
-    "symmetric": "symmetric (signed, zero point 0)",
-    "affine": "affine (unsigned, with a zero point)",
-    "symmetric_restricted": "symmetric restricted [-(2^(b-1)-1), 2^(b-1)-1]",
-    "seed": "the article's formula: int(x·2^(b-1))",
-}
 ROUNDING_LABELS = {
     "nearest": "nearest, half to even (PyTorch)",
     "truncate": "truncate toward zero (the article)",
@@ -40,10 +34,9 @@ ROUNDING_LABELS = {
 CALIBRATION_LABELS = {
     "minmax": "min-max (MinMaxObserver)",
     "percentile": "percentile",
-    "mse": "MSE-optimal clipping (searched)",
+    "mse": "lowest-MSE clipping (grid search)",
     "range": "explicit range",
 }
-URL_CALIBRATIONS = ("minmax", "percentile", "mse")
 DISTRIBUTION_LABELS = {
     "uniform": "uniform U[-1, 1)",
     "normal": "normal N(0, 1)",
@@ -55,38 +48,43 @@ PAGE_SIZES = (25, 100, 500)
 HEATMAP_ROWS = 120
 CURVE_POINTS = 1500
 MARKED_POINTS = 1500
+HISTOGRAM_LEVELS = 257
 COUNT_MAX = 1_000_000
 ERROR_BLUE, ERROR_RED, LEVEL_GREY = "#2f6fdf", "#d62728", "#8a94a6"
 
 
-def _choice_parser(options: tuple[str, ...]):
-    def parse(raw: str) -> str:
-        value = raw.strip().lower()
-        if value not in options:
-            raise ValueError(f"choose one of {', '.join(options)}")
-        return value
-
-    return parse
+def _scheme_label(key: str) -> str:
+    return qz.SCHEME_REGISTRY[key].label
 
 
-def _parse_values_param(raw: str) -> str:
-    qz.parse_values(raw)  # raises ValueError with a readable message
-    return ", ".join(t for t in raw.replace(";", ",").split(",") if t.strip())
+def _link(name: str):
+    """The playground's deep-link parser for `name` (one contract, shared with the quiz's links)."""
+    return lambda raw: qz.parse_link_param(name, raw)
+
+
+def _plural(count: int, word: str, words: str | None = None) -> str:
+    """ "1 value", "2 values", "1,000 values"."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
+
+
+def _upload_limit_bytes() -> int:
+    """The upload limit the browser enforces: server.maxUploadSize megabytes of 1,000,000 bytes."""
+    return int(st.get_option("server.maxUploadSize")) * 1_000_000
 
 
 def _init_state() -> None:
     """Defaults once per session, taken from the URL where it says so (bad values warn and fall back)."""
     if "quant_bits" in st.session_state:
         return
-    text = query_param("values", _parse_values_param, None)
+    text = query_param("values", _link("values"), None)
     st.session_state["quant_source"] = "text"
-    st.session_state["quant_text"] = text or DEFAULT_TEXT
-    st.session_state["quant_bits"] = query_param("bits", qz.parse_bits, [4, 8])
-    scheme = query_param("scheme", _choice_parser(qz.SCHEMES), "symmetric")
+    st.session_state["quant_text"] = text.replace(",", ", ") if text else DEFAULT_TEXT
+    st.session_state["quant_bits"] = qz.parse_bits(query_param("bits", _link("bits"), "4,8"))
+    scheme = query_param("scheme", _link("scheme"), "symmetric")
     st.session_state["quant_scheme"] = scheme
-    default_rounding = "truncate" if scheme == "seed" else "nearest"
-    st.session_state["quant_rounding"] = query_param("rounding", _choice_parser(qz.ROUNDINGS), default_rounding)
-    st.session_state["quant_calibration"] = query_param("calibration", _choice_parser(URL_CALIBRATIONS), "minmax")
+    default_rounding = qz.SCHEME_REGISTRY[scheme].default_rounding
+    st.session_state["quant_rounding"] = query_param("rounding", _link("rounding"), default_rounding)
+    st.session_state["quant_calibration"] = query_param("calibration", _link("calibration"), "minmax")
     st.session_state.setdefault("quant_percentile", 99.9)
     st.session_state.setdefault("quant_range_min", -1.0)
     st.session_state.setdefault("quant_range_max", 1.0)
@@ -102,12 +100,13 @@ def _init_state() -> None:
 
 
 def _on_scheme_change() -> None:
-    """The article's formula truncates: switch rounding with it (and back), so the defaults stay faithful."""
-    scheme, rounding = st.session_state["quant_scheme"], st.session_state["quant_rounding"]
-    if scheme == "seed" and rounding == "nearest":
-        st.session_state["quant_rounding"] = "truncate"
-    elif scheme != "seed" and rounding == "truncate":
-        st.session_state["quant_rounding"] = "nearest"
+    """Each scheme has its own default rounding (the article's formula truncates): when the rounding is
+    another scheme's default, switch it to the new scheme's, so the defaults stay faithful."""
+    scheme = qz.SCHEME_REGISTRY[st.session_state["quant_scheme"]]
+    rounding = st.session_state["quant_rounding"]
+    defaults = {s.default_rounding for s in qz.SCHEME_REGISTRY.values()}
+    if rounding != scheme.default_rounding and rounding in defaults:
+        st.session_state["quant_rounding"] = scheme.default_rounding
 
 
 # ------------------------------------------------------------------ cached calls into compression
@@ -132,39 +131,18 @@ def _layer(layer: str, seed: int) -> np.ndarray:
 
 
 @st.cache_data(max_entries=4, show_spinner="Quantizing...")
-def _sweep(values: np.ndarray, bits: tuple[int, ...], options: tuple) -> qz.Sweep:
-    scheme, rounding, calibration, percentile, value_range, per_channel, formats, seed = options
-    return qz.sweep(
-        values,
-        bits,
-        scheme=scheme,
-        rounding=rounding,
-        calibration=calibration,
-        percentile=percentile,
-        value_range=value_range,
-        per_channel=per_channel,
-        float_formats=formats,
-        seed=seed,
-    )
+def _sweep(values: np.ndarray, bits: tuple[int, ...], **options: object) -> qz.Sweep:
+    return qz.sweep(values, bits, **options)  # type: ignore[arg-type]
 
 
 @st.cache_data(max_entries=4, show_spinner="Measuring error at every bitwidth...")
-def _error_vs_bits(values: np.ndarray, options: tuple) -> pd.DataFrame:
-    scheme, rounding, calibration, percentile, value_range, seed = options
-    return qz.error_vs_bits(
-        values,
-        scheme=scheme,
-        rounding=rounding,
-        calibration=calibration,
-        percentile=percentile,
-        value_range=value_range,
-        seed=seed,
-    )
+def _error_vs_bits(values: np.ndarray, **options: object) -> pd.DataFrame:
+    return qz.error_vs_bits(values, **options)  # type: ignore[arg-type]
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _seed_comparison(values: np.ndarray, bits: int) -> qz.SeedComparison:
-    return qz.compare_with_seed(values, bits)
+def _article_comparison(values: np.ndarray, bits: int) -> qz.ArticleComparison:
+    return qz.compare_with_article(values, bits)
 
 
 # ------------------------------------------------------------------ drawing helpers (no numerics)
@@ -207,7 +185,7 @@ def _transfer_figure(result: qz.Sweep, label: str) -> go.Figure:
     low, high = result.representable_range(label)
     x_min, x_max = float(curve["x"].iloc[0]), float(curve["x"].iloc[-1])
     fig = go.Figure()
-    flag = "overflow" if result.scheme == "seed" else "clipped"
+    flag = qz.SCHEME_REGISTRY[result.scheme].flag
     for start, stop in ((x_min, low), (high, x_max)):
         if stop > start:
             fig.add_vrect(x0=start, x1=stop, fillcolor=ERROR_RED, opacity=0.08, line_width=0)
@@ -251,9 +229,9 @@ def _transfer_figure(result: qz.Sweep, label: str) -> go.Figure:
     return fig
 
 
-def _histogram_figure(result: qz.Sweep, label: str) -> go.Figure:
+def _histogram_figure(result: qz.Sweep, label: str, sampled: int | None = None) -> go.Figure:
     hist = result.histogram(80)
-    levels = result.levels(label, 257)
+    levels = result.levels(label, HISTOGRAM_LEVELS)
     fig = go.Figure(
         go.Bar(
             x=hist["center"], y=hist["count"], width=hist["right"] - hist["left"], name="values",
@@ -273,7 +251,8 @@ def _histogram_figure(result: qz.Sweep, label: str) -> go.Figure:
             ys += [0.0, top, None]
         fig.add_trace(
             go.Scatter(
-                x=xs, y=ys, mode="lines", name=f"{label} levels ({len(levels)} in view)",
+                x=xs, y=ys, mode="lines", name=f"{label} levels" + (f" ({len(levels)} in view)" if sampled is None else
+                f" (a sample: every {round((sampled - 1) / (HISTOGRAM_LEVELS - 1))}th of {sampled:,}; {len(levels)} in view)"),
                 line={"color": ERROR_RED, "width": 1}, opacity=0.6, hoverinfo="skip",
             )
         )  # fmt: skip
@@ -383,8 +362,12 @@ with st.container(border=True, key="quant_input_box"):
             values = _layer(layer, int(seed))
             st.caption(f"Weight matrix {values.shape[0]} × {values.shape[1]} = {values.size:,} values.")
         else:
+            limit = _upload_limit_bytes()
             upload = st.file_uploader(
-                "A CSV file with one column of numbers (a header line is fine)", type=["csv", "txt"], key="quant_upload"
+                f"A CSV file with one column of numbers (a header line is fine), at most {limit / 1e6:g} MB",
+                type=["csv", "txt"],
+                key="quant_upload",
+                help=f"Files over {limit:,} bytes are refused by the browser before they reach the server.",
             )
             if upload is not None:
                 values = _parsed_csv(upload.getvalue())
@@ -404,8 +387,9 @@ with st.container(border=True, key="quant_controls_box"):
         help="One column of codes, dequantized values and errors per bitwidth.",
     )
     scheme = c2.selectbox(
-        "Scheme", list(qz.SCHEMES), format_func=SCHEME_LABELS.get, key="quant_scheme", on_change=_on_scheme_change
+        "Scheme", list(qz.SCHEMES), format_func=_scheme_label, key="quant_scheme", on_change=_on_scheme_change
     )
+    fixed_scale = qz.SCHEME_REGISTRY[scheme].fixed_scale
     c3, c4, c5, c6 = st.columns(4)
     rounding = c3.selectbox("Rounding", list(qz.ROUNDINGS), format_func=ROUNDING_LABELS.get, key="quant_rounding")
     calibration = c4.selectbox(
@@ -413,16 +397,16 @@ with st.container(border=True, key="quant_controls_box"):
         list(qz.CALIBRATIONS),
         format_func=CALIBRATION_LABELS.get,
         key="quant_calibration",
-        disabled=scheme == "seed",
+        disabled=fixed_scale,
         help="How the clipping range is chosen. The article's formula has a fixed range [-1, 1).",
     )
     percentile = 99.9
     value_range: tuple[float, float] | None = None
-    if calibration == "percentile" and scheme != "seed":
+    if calibration == "percentile" and not fixed_scale:
         percentile = c5.slider(
             "Keep the central percentile", 90.0, 100.0, step=0.1, key="quant_percentile", format="%.1f%%"
         )
-    if calibration == "range" and scheme != "seed":
+    if calibration == "range" and not fixed_scale:
         r1, r2 = c5.columns(2)
         value_range = (
             r1.number_input("Range min", key="quant_range_min", format="%.4g"),
@@ -430,24 +414,15 @@ with st.container(border=True, key="quant_controls_box"):
         )
     formats = c6.multiselect(
         "Low-bit float formats",
-        list(FORMATS),
-        format_func=lambda k: FORMATS[k].name,
+        list(qz.FORMATS),
+        format_func=lambda k: qz.FORMATS[k].name,
         key="quant_formats",
-        help="; ".join(f"{f.name}: {f.note}" for f in FORMATS.values()),
+        help="; ".join(f"{f.name}: {f.note}" for f in qz.FORMATS.values()),
     )
     if rounding == "stochastic":
         c3.number_input("Stochastic rounding seed", 0, 2**31 - 1, step=1, key="quant_round_seed")
-    if scheme == "seed":
-        st.caption(
-            ":material/info: The article's formula `int(value * 2**(bits-1))` has a fixed scale 2^-(b-1), "
-            "truncates, and never clamps: codes that do not fit in b signed bits are flagged **overflow**."
-        )
-    elif scheme == "symmetric":
-        st.caption(
-            ":material/info: PyTorch's symmetric scale is amax / ((qmax - qmin) / 2), e.g. amax/127.5 at 8 bits: "
-            "the largest positive value lands half a step beyond 127 and is clipped. "
-            "The restricted scheme (amax/127) keeps it."
-        )
+    if qz.SCHEME_REGISTRY[scheme].note:
+        st.caption(qz.SCHEME_REGISTRY[scheme].note)
 
 if values is None:
     st.stop()
@@ -459,7 +434,14 @@ try:
     result = _sweep(
         flat_values,
         tuple(bits),
-        (scheme, rounding, calibration, percentile, value_range, per_channel, tuple(formats), round_seed),
+        scheme=scheme,
+        rounding=rounding,
+        calibration=calibration,
+        percentile=percentile,
+        value_range=value_range,
+        per_channel=per_channel,
+        float_formats=tuple(formats),
+        seed=round_seed,
     )
 except ValueError as exc:
     show_error(exc, "Quantizer")
@@ -469,7 +451,7 @@ integer_labels = [qz.label_for(b) for b in sorted(bits)]
 n = result.count
 st.subheader(":material/summarize: Summary", anchor=False)
 st.caption(
-    f"{n:,} values · scheme **{scheme}** · rounding **{result.rounding}** · calibration **{result.calibration}**"
+    f"{_plural(n, 'value')} · scheme **{scheme}** · rounding **{result.rounding}** · calibration **{result.calibration}**"
     + (" · per-channel" if per_channel else "")
 )
 st.dataframe(
@@ -498,7 +480,8 @@ page = c2.number_input(f"Page (of {pages:,})", 1, pages, step=1, key="quant_page
 start = (int(page) - 1) * page_size
 size_mb = result.csv_size_estimate() / 1e6
 c3.download_button(
-    f"Download all {n:,} rows as CSV" + (f" (about {size_mb:,.0f} MB)" if size_mb >= 1 else ""),
+    ("Download the row as CSV" if n == 1 else f"Download all {n:,} rows as CSV")
+    + (f" (about {size_mb:,.0f} MB)" if size_mb >= 1 else ""),
     data=result.to_csv,
     file_name="quantization.csv",
     mime="text/csv",
@@ -530,7 +513,9 @@ if integer_labels:
     else:
         left, right = st.columns(2)
         left.plotly_chart(_transfer_figure(result, focus), width="stretch", key="quant_transfer")
-        right.plotly_chart(_histogram_figure(result, focus), width="stretch", key="quant_histogram")
+        levels_total = result.levels_count(focus)
+        sampled = levels_total if levels_total > HISTOGRAM_LEVELS else None
+        right.plotly_chart(_histogram_figure(result, focus, sampled), width="stretch", key="quant_histogram")
         if n > MARKED_POINTS:
             st.caption(
                 f"The curve marks {MARKED_POINTS:,} of the {n:,} values (every k-th, plus the smallest and largest)."
@@ -541,7 +526,13 @@ if integer_labels:
         st.caption("Measured per tensor on the same values (the per-channel figures are in the summary).")
     try:
         curve = _error_vs_bits(
-            flat_values.reshape(-1), (scheme, rounding, calibration, percentile, value_range, round_seed)
+            flat_values.reshape(-1),
+            scheme=scheme,
+            rounding=rounding,
+            calibration=calibration,
+            percentile=percentile,
+            value_range=value_range,
+            seed=round_seed,
         )
     except ValueError as exc:
         show_error(exc, "Error vs bits")
@@ -560,16 +551,17 @@ if integer_labels:
 # ---- the article's formula vs the correct one
 st.subheader(":material/compare: The article's formula vs the correct one", anchor=False)
 compare_bits = max(bits) if bits else 8
-comparison = _seed_comparison(flat_values.reshape(-1), compare_bits)
+comparison = _article_comparison(flat_values.reshape(-1), compare_bits)
 example = comparison.overflow_example
 st.markdown(
     f"The article answers `quantize(value, bitwidth)` with `int(value * 2**(bitwidth-1))`. At **{compare_bits} bits** "
     f"it truncates toward zero instead of rounding, and never clamps: "
     f"`quantize(1.0, {compare_bits})` = **{example['code']}**, which does not fit in int{compare_bits} "
     f"[{example['qmin']}, {example['qmax']}]; stored in an int{compare_bits} it wraps to **{example['stored']}**, "
-    "the opposite sign. The correct quantizer (restricted symmetric: scale = max|x| / (2^(b-1)-1), round half "
-    "to even, clamp) "
-    "on the same values:"
+    "the opposite sign. The article's figures below score what an "
+    f'int{compare_bits} really stores (wrapped); the row "article, unbounded int" scores the Python int, '
+    f"which no int{compare_bits} can hold. The correct quantizer (restricted symmetric: scale = max|x| / (2^(b-1)-1), round "
+    "half to even, clamp) on the same values:"
 )
 m = comparison.metrics
 c1, c2, c3, c4 = st.columns(4)
@@ -583,7 +575,7 @@ c1.metric(
 c2.metric(
     "Overflowing codes (article)",
     f"{int(m.loc['article', 'overflow / clipped']):,}",
-    f"of {n:,} values",
+    f"of {_plural(n, 'value')}",
     delta_color="off",
     delta_arrow="off",
 )
@@ -601,7 +593,12 @@ st.dataframe(
     column_config={c: st.column_config.NumberColumn(format="%.4g") for c in m.columns if c != "overflow / clipped"},
     key="quant_seed_metrics",
 )
-with st.expander(f"Value by value, the first {len(comparison.table):,} values", icon=":material/list:"):
+with st.expander(
+    "Value by value, the only value"
+    if len(comparison.table) == 1
+    else f"Value by value, the first {len(comparison.table):,} values",
+    icon=":material/list:",
+):
     st.dataframe(comparison.table, width="stretch", key="quant_seed_table")
 st.caption(
     "Truncation moves every value toward zero by up to a whole step (half a step on average), so magnitudes "

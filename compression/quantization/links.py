@@ -20,9 +20,9 @@ LINK_CALIBRATIONS: tuple[str, ...] = ("minmax", "percentile", "mse")
 
 
 def _values(raw: str) -> str:
-    """Checked numbers, as the page's text box shows them: "0.5, 1.0, -0.3"."""
+    """Checked numbers, comma-separated: "0.5,1.0,-0.3"."""
     parse_values(raw)  # raises ValueError with a readable message
-    return ", ".join(t.strip() for t in raw.replace(";", ",").split(",") if t.strip())
+    return ",".join(t.strip() for t in raw.replace(";", ",").split(",") if t.strip())
 
 
 def _bits(raw: str) -> str:

@@ -146,6 +146,11 @@ class Sweep:
         """The lowest and highest dequantized levels of a per-tensor integer label."""
         return self._per_tensor(label, "The representable range is defined").representable_range()
 
+    def levels_count(self, label: str) -> int:
+        """How many levels a per-tensor integer label has (qmax - qmin + 1); 0 for the others."""
+        params = self.qparams.get(label)
+        return 0 if params is None else params.qmax - params.qmin + 1
+
     def levels(self, label: str, limit: int = 257) -> np.ndarray:
         """The label's quantization levels (at most `limit`, evenly picked) for per-tensor integer labels;
         empty for the others."""

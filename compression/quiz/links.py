@@ -1,103 +1,41 @@
 """ "Try it" deep links from a quiz question to the quantization playground or the distillation trainer.
 
-The query parameters follow the pages' deep-link contracts exactly:
+One link contract per page, shared with the page itself, so a link the quiz accepts is one the page reads:
 
-- ``/quantization?values=0.5,1.0,-0.3&bits=4,8&scheme=seed&rounding=truncate&calibration=minmax``
-  (``bits`` is a comma list; ``scheme`` symmetric|affine|symmetric_restricted|seed;
-  ``rounding`` nearest|truncate|floor|stochastic; ``calibration`` minmax|percentile|mse)
-- ``/distillation?dataset=digits&temperature=4&alpha=0.9&epochs=200``
+- ``/quantization?values=0.5,1.0,-0.3&bits=4,8&scheme=article&rounding=truncate&calibration=minmax``:
+  `compression.quantization.links.LINK_PARAMS` (the scheme names come from the scheme registry; "seed"
+  is still accepted for the article's formula);
+- ``/distillation?dataset=digits&temperature=4&alpha=0.9&epochs=200``: the trainer's
+  `compression.distillation.trainer.parse_field`, with this server's epoch limit (COMPRESSION_LAB_MAX_EPOCHS).
 """
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
-QUANT_SCHEMES = ("symmetric", "affine", "symmetric_restricted", "seed")
-QUANT_ROUNDINGS = ("nearest", "truncate", "floor", "stochastic")
-QUANT_CALIBRATIONS = ("minmax", "percentile", "mse")
+from compression.config import Settings
+from compression.distillation.trainer import LINK_FIELDS, parse_field
+from compression.quantization.links import LINK_PARAMS, REQUIRED_LINK_PARAMS
 
 
-def _float_list(raw: str) -> str:
-    parts = [p.strip() for p in raw.split(",")]
-    if not parts or any(p == "" for p in parts):
-        raise ValueError("must be a comma-separated list of numbers, like 0.5,1.0,-0.3")
-    for part in parts:
-        try:
-            value = float(part)
-        except ValueError as exc:
-            raise ValueError(f"{part!r} is not a number") from exc
-        if not math.isfinite(value):
-            raise ValueError(f"{part!r} is not a finite number")
-    return ",".join(parts)
-
-
-def _bits_list(raw: str) -> str:
-    parts = [p.strip() for p in raw.split(",")]
-    for part in parts:
-        if not part.isdigit() or not 1 <= int(part) <= 16:
-            raise ValueError(f"bits must be whole numbers from 1 to 16 separated by commas, got {part!r}")
-    return ",".join(parts)
-
-
-def _choice(options: tuple[str, ...]) -> Callable[[str], str]:
+def _distillation_field(name: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
-        if raw not in options:
-            raise ValueError(f"must be one of {', '.join(options)}, got {raw!r}")
-        return raw
+        parse_field(name, raw, Settings.from_env().max_epochs)  # the server's own check and limits
+        return raw.strip()
 
     return parse
 
 
-def _identifier(raw: str) -> str:
-    if not re.fullmatch(r"[a-z0-9_]+", raw):
-        raise ValueError(f"must be a dataset name like digits, got {raw!r}")
-    return raw
-
-
-def _number(low: float, high: float, low_open: bool = False) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        try:
-            value = float(raw)
-        except ValueError as exc:
-            raise ValueError(f"must be a number, got {raw!r}") from exc
-        if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
-            bound = "(" if low_open else "["
-            raise ValueError(f"must be a number in {bound}{low:g}, {high:g}], got {raw!r}")
-        return raw
-
-    return parse
-
-
-def _whole(low: int, high: int) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if not raw.isdigit() or not low <= int(raw) <= high:
-            raise ValueError(f"must be a whole number from {low} to {high}, got {raw!r}")
-        return raw
-
-    return parse
-
+_LINK_ORDER = ["dataset", "temperature", "alpha", "epochs", *LINK_FIELDS]  # the README's order first
 
 # page name -> ordered {parameter: parser}; the parser returns the canonical text or raises ValueError.
 CONTRACTS: dict[str, dict[str, Callable[[str], str]]] = {
-    "quantization": {
-        "values": _float_list,
-        "bits": _bits_list,
-        "scheme": _choice(QUANT_SCHEMES),
-        "rounding": _choice(QUANT_ROUNDINGS),
-        "calibration": _choice(QUANT_CALIBRATIONS),
-    },
-    "distillation": {
-        "dataset": _identifier,
-        "temperature": _number(0.0, 100.0, low_open=True),
-        "alpha": _number(0.0, 1.0),
-        "epochs": _whole(1, 100_000),
-    },
+    "quantization": LINK_PARAMS,
+    "distillation": {name: _distillation_field(name) for name in sorted(LINK_FIELDS, key=_LINK_ORDER.index)},
 }
-REQUIRED: dict[str, tuple[str, ...]] = {"quantization": ("values", "bits"), "distillation": ("dataset",)}
+REQUIRED: dict[str, tuple[str, ...]] = {"quantization": REQUIRED_LINK_PARAMS, "distillation": ("dataset",)}
 
 
 @dataclass(frozen=True)

@@ -46,12 +46,12 @@ def test_changing_bits_and_scheme_updates_the_table(open_page):
     assert table["3-bit code"].tolist() == qz.quantize(values, 3, scheme="affine").q.tolist()
     assert table["3-bit code"].min() >= 0  # unsigned codes
     # choosing the article's formula switches rounding to its truncation
-    at.selectbox(key="quant_scheme").set_value("seed").run()
+    at.selectbox(key="quant_scheme").set_value("article").run()
     assert_no_exception(at)
     assert at.selectbox(key="quant_rounding").value == "truncate"
     table = _table(at)
     assert "3-bit overflow" in table.columns
-    assert table["3-bit code"].tolist() == [qz.seed_quantize(float(v), 3) for v in values]
+    assert table["3-bit code"].tolist() == [qz.article_quantize(float(v), 3) for v in values]
 
 
 def test_typed_bad_input_shows_an_error_naming_it(open_page):
@@ -133,7 +133,7 @@ def test_deep_link_configures_the_playground(open_page):
     assert_no_exception(at)
     assert not at.warning
     assert at.multiselect(key="quant_bits").value == [4, 8]
-    assert at.selectbox(key="quant_scheme").value == "seed"
+    assert at.selectbox(key="quant_scheme").value == "article"  # "seed", the old name, still works
     assert at.selectbox(key="quant_rounding").value == "truncate"
     table = _table(at)
     assert table["value"].tolist() == [0.5, 1.0, np.float32(-0.3)]

@@ -110,7 +110,7 @@ def test_try_it_link_only_when_the_target_page_exists(open_page):
         assert len(links) == 1
         assert (
             links[0].proto.query_string
-            == "values=0.5%2C1.0%2C-0.3&bits=4%2C8&scheme=seed&rounding=truncate&calibration=minmax"
+            == "values=0.5%2C1.0%2C-0.3&bits=4%2C8&scheme=article&rounding=truncate&calibration=minmax"
         )
     else:
         assert links == []

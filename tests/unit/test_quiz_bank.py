@@ -160,7 +160,7 @@ def test_try_it_links_follow_the_deep_link_contracts(bank):
     links = [q.try_it for q in bank.questions if q.try_it is not None]
     assert {link.page for link in links} == {"quantization", "distillation"}
     assert bank.get("p1-half").try_it.url == (
-        "/quantization?values=0.5,1.0,-0.3&bits=4,8&scheme=seed&rounding=truncate&calibration=minmax"
+        "/quantization?values=0.5,1.0,-0.3&bits=4,8&scheme=article&rounding=truncate&calibration=minmax"
     )
     assert bank.get("q5-alpha").try_it.url == "/distillation?dataset=digits&temperature=4&alpha=0.9&epochs=200"
 

@@ -93,6 +93,20 @@ def test_ui_text_has_the_same_keys_in_both_languages():
     assert source_label("q4", "zh").startswith("原文第 4 题")
 
 
+def test_try_it_links_use_the_servers_own_limits(monkeypatch):
+    monkeypatch.setenv("COMPRESSION_LAB_MAX_EPOCHS", "1500")
+    with pytest.raises(ValueError, match="at most 1500"):
+        make_try_it("distillation", {"dataset": "digits", "epochs": "1600"})
+    assert make_try_it("distillation", {"dataset": "digits", "epochs": "1500"}).query["epochs"] == "1500"
+    with pytest.raises(ValueError, match="temperature"):
+        make_try_it("distillation", {"dataset": "digits", "temperature": "inf"})
+
+
+def test_old_seed_scheme_name_still_works_in_links():
+    link = make_try_it("quantization", {"values": "1", "bits": "8", "scheme": "seed"})
+    assert link.query["scheme"] == "article"
+
+
 def test_try_it_contracts():
     link = make_try_it("quantization", {"bits": "4,8", "values": "0.5,1.0,-0.3", "calibration": "mse"})
     assert link.url == "/quantization?values=0.5,1.0,-0.3&bits=4,8&calibration=mse"  # contract order
@@ -101,7 +115,11 @@ def test_try_it_contracts():
     assert link.url == "/distillation?dataset=digits&temperature=4&alpha=0.9&epochs=200"
     for page, params, problem in [
         ("quantization", {"values": "0.5", "bits": "0"}, "bits"),
-        ("quantization", {"values": "0.5,", "bits": "8"}, "values"),
+        ("quantization", {"values": "0.5,abc", "bits": "8"}, "values"),
+        ("quantization", {"values": "0,5 1,0", "bits": "8"}, "decimal comma"),
+        ("quantization", {"values": "0.5", "bits": "8", "calibration": "range"}, "range"),
+        ("quantization", {"values": "0.5", "bits": "8", "calibration": "best"}, "range"),
+        ("distillation", {"dataset": "digits", "epochs": "100000"}, "at most 2000"),
         ("quantization", {"values": "nan", "bits": "8"}, "finite"),
         ("quantization", {"values": "0.5", "bits": "8", "rounding": "up"}, "rounding"),
         ("quantization", {"values": "0.5", "bits": "8", "colour": "red"}, "unknown parameter 'colour'"),
