@@ -24,7 +24,7 @@ from compression.quantization.article import (
     seed_quantize,
     wrap_signed,
 )
-from compression.quantization.calibration import MSE_FINALISTS, MSE_GRID, MSE_SAMPLE, calibrated_range, mse_range
+from compression.quantization.calibration import MSE_GRID, MSE_REFINE, MSE_SAMPLE, calibrated_range, mse_range
 from compression.quantization.core import (
     CALIBRATIONS,
     QParams,
@@ -91,7 +91,7 @@ __all__ = [
     "MAX_BITS",
     "MAX_GENERATED",
     "MIN_BITS",
-    "MSE_FINALISTS",
+    "MSE_REFINE",
     "MSE_GRID",
     "MSE_SAMPLE",
     "NF4_LEVELS",

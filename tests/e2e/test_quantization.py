@@ -56,7 +56,9 @@ def test_type_values_change_bits_and_see_table_and_charts(page, server, screensh
 
 
 def test_deep_link_and_large_generated_input(page, server, screenshot_dir):
-    open_app(page, server, "quantization?values=0.5,1.0,-0.3&bits=4,8&scheme=article&rounding=truncate&calibration=minmax")
+    open_app(
+        page, server, "quantization?values=0.5,1.0,-0.3&bits=4,8&scheme=article&rounding=truncate&calibration=minmax"
+    )
     expect(page.locator("h1", has_text="Quantization playground")).to_be_visible()
     assert_no_exception(page)
     expect(page.get_by_text("3 values · scheme article")).to_be_visible()
