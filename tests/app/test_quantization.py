@@ -152,3 +152,34 @@ def test_bad_deep_link_values_warn_and_fall_back(open_page):
     assert at.multiselect(key="quant_bits").value == [4, 8]
     assert at.selectbox(key="quant_scheme").value == "symmetric"
     assert not at.error
+
+
+def test_a_registered_scheme_appears_in_the_page(open_page, monkeypatch):
+    fake = qz.Scheme("fake_restricted", "a fake scheme for the test", restricted=True, note="Fake scheme note.")
+    monkeypatch.setitem(qz.SCHEME_REGISTRY, fake.key, fake)
+    at = open_page(PAGE, query={"values": "0.5,-1,0.26", "bits": "4", "scheme": "fake_restricted"})
+    assert_no_exception(at)
+    assert not at.warning
+    box = at.selectbox(key="quant_scheme")
+    assert "a fake scheme for the test" in box.options and box.value == "fake_restricted"
+    assert any("Fake scheme note." in str(c.value) for c in at.caption)
+    expected = qz.quantize([0.5, -1, 0.26], 4, scheme="fake_restricted").q.tolist()
+    assert _table(at)["4-bit code"].tolist() == expected
+
+
+def test_bad_links_and_inputs_are_clear_errors(open_page):
+    at = open_page(PAGE, query={"values": "0,5 1,0", "calibration": "range"})
+    assert_no_exception(at)
+    warnings = " ".join(str(w.value) for w in at.warning)
+    assert "decimal comma" in warnings and "range" in warnings
+    at.selectbox(key="quant_calibration").set_value("range").run()
+    at.number_input(key="quant_range_max").set_value(1e39).run()
+    assert_no_exception(at)
+    assert any("beyond float32" in str(e.value) for e in at.error)
+
+
+def test_one_value_is_singular(open_page):
+    at = open_page(PAGE, query={"values": "0.5", "bits": "8"})
+    assert_no_exception(at)
+    assert any("1 value ·" in str(c.value) for c in at.caption)
+    assert any(b.label == "Download the row as CSV" for b in at.get("download_button"))
