@@ -1,14 +1,17 @@
 """Concept quiz: practice one question at a time, take a seeded exam, or watch the room's statistics.
 
-All of the learner's progress lives in ``st.session_state[STATE]`` (a plain dataclass under a non-widget
-key): Streamlit drops the state of widgets that are not rendered, so every widget is restored from it
-before it is drawn, and nothing is lost when the learner switches pages and comes back.
+All of the learner's progress lives in ``st.session_state[STATE]``, a `compression.quiz.QuizSession`
+(plain data under a non-widget key, with the exam's moves unit-tested in the library): Streamlit drops the
+state of widgets that are not rendered, so every widget is restored from it before it is drawn, and nothing
+is lost when the learner switches pages and comes back.
+
+Deep links: ``/quiz?lang=zh&mode=exam`` (``practice``, ``exam``, ``room``); ``/quiz?question=<id>``
+opens practice at that question.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from typing import Any
 
 import plotly.express as px
@@ -18,15 +21,13 @@ from compression.config import Settings
 from compression.quiz import (
     LANGUAGE_NAMES,
     LANGUAGES,
+    MODES,
     TOPICS,
     Bank,
-    ExamItem,
     Question,
+    QuizSession,
     RoomStats,
     answer_text,
-    draw_exam,
-    grade,
-    grade_exam,
     load_bank,
     response_text,
     room_table,
@@ -40,40 +41,7 @@ from pages._shared import FEATURE_PAGES, query_param, require_router, show_error
 require_router()
 
 STATE = "quiz_state"
-MODES = ("practice", "exam", "room")
-DEFAULT_EXAM_SIZE = 10
 ROOM_REFRESH_S = 15
-
-
-@dataclass
-class PracticeState:
-    topic: str | None = None  # None: all topics
-    index: int = 0  # position in the topic's question list
-    responses: dict[str, Any] = field(default_factory=dict)  # question id -> current response
-    checked: dict[str, bool] = field(default_factory=dict)  # question id -> graded result
-    recorded: set[str] = field(default_factory=set)  # question ids already counted in the room
-
-
-@dataclass
-class ExamState:
-    seed: int
-    size: int = DEFAULT_EXAM_SIZE
-    items: tuple[ExamItem, ...] = ()
-    position: int = 0
-    responses: dict[str, Any] = field(default_factory=dict)
-    finished: bool = False
-    run: int = 0  # a new exam gets new widget keys
-    retry: bool = False  # this exam retries missed questions
-
-
-@dataclass
-class QuizState:
-    lang: str
-    mode: str
-    practice: PracticeState
-    exam: ExamState
-    confirm_reset: bool = False
-    notice: str = ""
 
 
 def _parse_lang(raw: str) -> str:
@@ -97,15 +65,32 @@ def _room() -> RoomStats:
     return RoomStats(Settings.from_env().quiz_db)
 
 
-def _state() -> QuizState:
+def _state() -> QuizSession:
     if STATE not in st.session_state:
-        st.session_state[STATE] = QuizState(
+        session = QuizSession.new(
             lang=query_param("lang", _parse_lang, "en"),
             mode=query_param("mode", _parse_mode, "practice"),
-            practice=PracticeState(),
-            exam=ExamState(seed=secrets.randbelow(10_000)),
+            seed=secrets.randbelow(10_000),
         )
+        st.session_state[STATE] = session
+        try:
+            bank = _bank()
+        except ValueError:
+            return session  # the page shows the bank's error
+        question = query_param("question", lambda raw: bank.get(raw).id, None)
+        if question is not None:
+            session.go_to(bank, question)
     return st.session_state[STATE]
+
+
+def _record(answers: list[tuple[str, bool]]) -> None:
+    """Count answers in the room; a room that cannot be written is a message, never an error."""
+    if not answers:
+        return
+    try:
+        _room().record(answers)
+    except ValueError as exc:
+        _state().message = str(exc)
 
 
 def _restore(widget_key: str, value: Any) -> None:
@@ -198,10 +183,6 @@ def _answer_widget(
     )
 
 
-def _is_answered(question: Question, response: Any) -> bool:
-    return response is not None and not (question.type == "multiple" and len(response) == 0)
-
-
 def _question_header(question: Question, position: str) -> None:
     lang = _state().lang
     st.caption(
@@ -236,48 +217,29 @@ def _feedback(question: Question, response: Any, correct: bool) -> None:
             f"{_tr('correct_answer', answer=answer_text(question, lang))}",
             icon=":material/cancel:",
         )
-    st.markdown(f"**{_tr('explanation')}.** {question.explanation[lang]}")
+    st.markdown(f"**{_tr('explanation')}** {question.explanation[lang]}")
     _try_it_link(question)
 
 
 # ---------------------------------------------------------------- practice mode
 
 
-def _practice_ids(bank: Bank) -> tuple[str, ...]:
-    return bank.ids_for(_state().practice.topic)
-
-
 def _on_topic(widget_key: str) -> None:
-    practice = _state().practice
-    practice.topic = st.session_state[widget_key] or None
-    practice.index = 0
+    _state().set_topic(st.session_state[widget_key] or None)
 
 
 def _on_check(bank: Bank, qid: str) -> None:
     state = _state()
-    question = bank.get(qid)
-    response = _response_from_widgets(question, "quiz_p", state.practice.responses.get(qid))
-    state.practice.responses[qid] = response
-    if not _is_answered(question, response):
-        state.notice = "choose_first"
-        return
-    correct = grade(question, response)
-    state.practice.checked[qid] = correct
-    if qid not in state.practice.recorded:  # the room counts a learner's first answer to a question
-        state.practice.recorded.add(qid)
-        try:
-            _room().record([(qid, correct)])
-        except ValueError as exc:
-            state.notice = str(exc)
+    response = _response_from_widgets(bank.get(qid), "quiz_p", state.practice.responses.get(qid))
+    _record(state.check(bank, qid, response))
 
 
 def _on_again(qid: str) -> None:
-    _state().practice.checked.pop(qid, None)
+    _state().answer_again(qid)
 
 
-def _on_move(step: int, count: int) -> None:
-    practice = _state().practice
-    practice.index = min(max(practice.index + step, 0), count - 1)
+def _on_move(bank: Bank, step: int) -> None:
+    _state().move(bank, step)
 
 
 def practice_mode(bank: Bank) -> None:
@@ -294,13 +256,12 @@ def practice_mode(bank: Bank) -> None:
         on_change=_on_topic,
         args=(topic_key,),
     )
-    ids = _practice_ids(bank)
-    practice.index = min(practice.index, len(ids) - 1)
+    ids = state.practice_ids(bank)
+    question = bank.get(state.practice_question_id(bank))
     done = [q for q in ids if q in practice.checked]
     right = sum(practice.checked[q] for q in done)
     st.progress(len(done) / len(ids), text=_tr("practice_progress", done=len(done), n=len(ids), right=right))
 
-    question = bank.get(ids[practice.index])
     qid = question.id
     checked = qid in practice.checked
     with st.container(border=True, key="quiz_practice_card"):
@@ -310,9 +271,9 @@ def practice_mode(bank: Bank) -> None:
         )
         if not checked:
             practice.responses[qid] = response
-        if state.notice == "choose_first":
+        if state.choose_first:
             st.warning(_tr("choose_first"), icon=":material/info:")
-            state.notice = ""
+            state.choose_first = False
         if checked:
             _feedback(question, practice.responses.get(qid), practice.checked[qid])
     row = st.container(horizontal=True, key="quiz_practice_buttons")
@@ -321,7 +282,7 @@ def practice_mode(bank: Bank) -> None:
         key="quiz_practice_prev",
         icon=":material/arrow_back:",
         on_click=_on_move,
-        args=(-1, len(ids)),
+        args=(bank, -1),
         disabled=practice.index == 0,
     )
     if checked:
@@ -342,7 +303,7 @@ def practice_mode(bank: Bank) -> None:
         key="quiz_practice_next",
         icon=":material/arrow_forward:",
         on_click=_on_move,
-        args=(1, len(ids)),
+        args=(bank, 1),
         disabled=practice.index >= len(ids) - 1,
     )
 
@@ -350,61 +311,56 @@ def practice_mode(bank: Bank) -> None:
 # ---------------------------------------------------------------- exam mode
 
 
-def _exam_prefix(exam: ExamState) -> str:
-    return f"quiz_e{exam.run}"
+def _exam_prefix() -> str:
+    return f"quiz_e{_state().exam.run}"
 
 
 def _save_exam_response(bank: Bank) -> None:
-    exam = _state().exam
-    if exam.items and not exam.finished:
-        qid = exam.items[exam.position].question_id
-        question = bank.get(qid)
-        exam.responses[qid] = _response_from_widgets(question, _exam_prefix(exam), exam.responses.get(qid))
+    state = _state()
+    item = state.exam.current
+    if item is not None:
+        question = bank.get(item.question_id)
+        saved = state.exam.responses.get(item.question_id)
+        state.save_exam_response(_response_from_widgets(question, _exam_prefix(), saved))
 
 
-def _start_exam(bank: Bank, pool: tuple[str, ...] | None = None) -> None:
-    exam = _state().exam
-    if pool is None:
-        exam.seed = int(st.session_state.get("quiz_exam_seed", exam.seed))
-        exam.size = int(st.session_state.get("quiz_exam_size", exam.size))
-    size = exam.size if pool is None else len(pool)
+def _start_exam(bank: Bank) -> None:
+    state = _state()
+    seed = int(st.session_state.get("quiz_exam_seed", state.exam.seed))
+    size = int(st.session_state.get("quiz_exam_size", state.exam.size))
     try:
-        items = draw_exam(bank, size, exam.seed if pool is None else exam.seed + exam.run + 1, pool)
+        state.start_exam(bank, seed, size)
     except ValueError as exc:
-        _state().notice = str(exc)
-        return
-    exam.items, exam.position, exam.responses = items, 0, {}
-    exam.finished, exam.retry = False, pool is not None
-    exam.run += 1
+        state.message = str(exc)
 
 
 def _on_exam_move(bank: Bank, step: int) -> None:
     _save_exam_response(bank)
-    exam = _state().exam
-    exam.position = min(max(exam.position + step, 0), len(exam.items) - 1)
+    _state().exam_move(step)
 
 
-def _on_finish(bank: Bank) -> None:
+def _on_finish(bank: Bank, confirmed: bool | None = None) -> None:
+    """Finish: ask first when questions are unanswered (confirmed=None), grade (True) or keep going (False)."""
     _save_exam_response(bank)
-    exam = _state().exam
-    exam.finished = True
-    report = grade_exam(bank, exam.items, exam.responses)
-    try:
-        _room().record([(r.question_id, r.correct) for r in report.results if r.answered])
-    except ValueError as exc:
-        _state().notice = str(exc)
+    state = _state()
+    if confirmed is False:
+        state.cancel_finish()
+    elif confirmed:
+        _record(state.finish(bank))
+    else:
+        _record(state.request_finish(bank))
 
 
 def _on_retry(bank: Bank) -> None:
-    exam = _state().exam
-    missed = grade_exam(bank, exam.items, exam.responses).missed
-    _start_exam(bank, missed)
+    state = _state()
+    try:
+        state.retry_missed(bank)
+    except ValueError as exc:
+        state.message = str(exc)
 
 
 def _on_new_exam() -> None:
-    exam = _state().exam
-    exam.items, exam.finished, exam.responses, exam.retry = (), False, {}, False
-    exam.seed = secrets.randbelow(10_000)
+    _state().new_exam(secrets.randbelow(10_000))
     st.session_state.pop("quiz_exam_seed", None)  # the setup form shows the new seed
 
 
@@ -431,8 +387,9 @@ def _exam_setup(bank: Bank) -> None:
 
 
 def _exam_running(bank: Bank) -> None:
-    exam = _state().exam
-    prefix = _exam_prefix(exam)
+    state = _state()
+    exam = state.exam
+    prefix = _exam_prefix()
     n = len(exam.items)
     item = exam.items[exam.position]
     question = bank.get(item.question_id)
@@ -444,7 +401,7 @@ def _exam_running(bank: Bank) -> None:
             question, prefix, item.option_order, exam.responses.get(question.id), disabled=False, letters=False
         )
     exam.responses[question.id] = response
-    answered = sum(_is_answered(bank.get(i.question_id), exam.responses.get(i.question_id)) for i in exam.items)
+    answered = state.answered_count(bank)
     st.progress(answered / n, text=_tr("exam_progress", done=answered, n=n))
     row = st.container(horizontal=True, key="quiz_exam_buttons")
     row.button(
@@ -472,7 +429,15 @@ def _exam_running(bank: Bank) -> None:
         on_click=_on_finish,
         args=(bank,),
     )
-    if exam.position == n - 1 and answered < n:
+    if exam.confirm_finish:
+        with st.container(border=True, key="quiz_exam_confirm"):
+            st.warning(_tr("finish_confirm", k=n - answered, n=n), icon=":material/help:")
+            confirm = st.container(horizontal=True)
+            confirm.button(
+                _tr("finish_yes"), key="quiz_exam_finish_yes", type="primary", on_click=_on_finish, args=(bank, True)
+            )
+            confirm.button(_tr("finish_no"), key="quiz_exam_finish_no", on_click=_on_finish, args=(bank, False))
+    elif exam.position == n - 1 and answered < n:
         st.warning(_tr("unanswered_warning", k=n - answered), icon=":material/info:")
     st.button(
         _tr("abandon_exam"), key="quiz_exam_abandon", icon=":material/close:", on_click=_on_new_exam, type="tertiary"
@@ -482,7 +447,7 @@ def _exam_running(bank: Bank) -> None:
 def _exam_report(bank: Bank) -> None:
     state = _state()
     exam, lang = state.exam, state.lang
-    report = grade_exam(bank, exam.items, exam.responses)
+    report = state.report(bank)
     st.caption(
         _tr("exam_retry_badge", n=report.total) if exam.retry else _tr("seed_caption", seed=exam.seed, n=report.total)
     )
@@ -542,7 +507,7 @@ def _exam_report(bank: Bank) -> None:
                 f":red[{_tr('you_answered', answer=response_text(question, result.response, lang))}]  \n"
                 f":green[{_tr('correct_answer', answer=answer_text(question, lang))}]"
             )
-            st.markdown(f"**{_tr('explanation')}.** {question.explanation[lang]}")
+            st.markdown(f"**{_tr('explanation')}** {question.explanation[lang]}")
             _try_it_link(question)
     row = st.container(horizontal=True, key="quiz_report_buttons")
     if report.missed:
@@ -580,9 +545,9 @@ def _on_reset(confirm: bool | None) -> None:
         try:
             removed = _room().reset()
         except ValueError as exc:
-            state.notice = str(exc)
+            state.message = str(exc)
         else:
-            state.notice = ui_text(state.lang, "reset_done", n=removed)
+            state.message = ui_text(state.lang, "reset_done", n=removed)
 
 
 @st.fragment(run_every=ROOM_REFRESH_S)
@@ -703,9 +668,9 @@ st.segmented_control(
     args=(mode_key,),
     label_visibility="collapsed",
 )
-if state.notice and state.notice != "choose_first":
-    st.info(state.notice, icon=":material/info:")
-    state.notice = ""
+message = state.take_message()
+if message:
+    st.info(message, icon=":material/info:")
 
 if state.mode == "practice":
     practice_mode(bank)

@@ -1,4 +1,5 @@
-"""The concept quiz: a validated bilingual question bank, grading, seeded exams and room statistics."""
+"""The concept quiz: a validated bilingual question bank, grading, seeded exams, a learner's session and
+room statistics."""
 
 from compression.quiz.bank import (
     ARTICLE_CONCEPT_QUESTIONS,
@@ -18,6 +19,7 @@ from compression.quiz.exam import ExamItem, ExamReport, ItemResult, draw_exam, g
 from compression.quiz.grading import answer_text, grade, response_text
 from compression.quiz.links import TryIt, make_try_it
 from compression.quiz.room import RoomStats, room_table
+from compression.quiz.session import MODES, ExamState, PracticeState, QuizSession
 from compression.quiz.text import LANGUAGE_NAMES, source_label, topic_label, ui_text
 
 __all__ = [
@@ -25,16 +27,20 @@ __all__ = [
     "ARTICLE_PROGRAMMING_PROBLEMS",
     "LANGUAGES",
     "LANGUAGE_NAMES",
+    "MODES",
     "SOURCES",
     "TOPICS",
     "TYPES",
     "Bank",
     "BankError",
     "ExamItem",
+    "ExamState",
     "ExamReport",
     "ItemResult",
     "Option",
+    "PracticeState",
     "Question",
+    "QuizSession",
     "RoomStats",
     "TryIt",
     "answer_text",

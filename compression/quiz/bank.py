@@ -98,6 +98,10 @@ class Question:
     def option_ids(self) -> tuple[str, ...]:
         return tuple(option.id for option in self.options)
 
+    def is_answered(self, response: Any) -> bool:
+        """Whether `response` answers this question: not None, and not an empty choice of a multiple-choice one."""
+        return response is not None and not (self.type == "multiple" and len(response) == 0)
+
     def option_text(self, option_id: str, lang: str) -> str:
         for option in self.options:
             if option.id == option_id:
@@ -155,8 +159,17 @@ def _text_pair(value: Any, file: str, qid: str, field_name: str) -> dict[str, st
             raise BankError(file, qid, f"{field_name}.{lang}", f"must be text, got {text!r} (quote it in YAML)")
         if not isinstance(text, str) or not text.strip():
             raise BankError(file, qid, f"{field_name}.{lang}", "is missing or empty")
-        texts[lang] = text.strip()
+        texts[lang] = _tidy(text.strip(), lang)
     return texts
+
+
+_FULL_WIDTH_SPACE = re.compile(r"(?<=[。，、；：！？）」』】])[ \t]+")
+
+
+def _tidy(text: str, lang: str) -> str:
+    """Chinese text: no space after full-width punctuation ("不变。 每个" -> "不变。每个"); YAML's folded
+    lines put one there."""
+    return _FULL_WIDTH_SPACE.sub("", text) if lang == "zh" else text
 
 
 def _parse_options(raw: Any, file: str, qid: str, qtype: str) -> tuple[Option, ...]:

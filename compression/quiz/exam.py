@@ -93,7 +93,7 @@ def grade_exam(bank: Bank, items: Sequence[ExamItem], responses: Mapping[str, An
     for item in items:
         question = bank.get(item.question_id)
         response = responses.get(item.question_id)
-        answered = response is not None and not (question.type == "multiple" and len(response) == 0)
+        answered = question.is_answered(response)
         results.append(ItemResult(question.id, question.topic, answered, grade(question, response), response))
     return ExamReport(tuple(results), topic_breakdown(results))
 

@@ -46,7 +46,7 @@ SOURCE_LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-UI: dict[str, dict[str, str]] = {
+UI: dict[str, dict[str, str | dict[str, str]]] = {
     "en": {
         "title_suffix": "",
         "intro": "The article's interview questions on quantization and distillation, and more, "
@@ -78,7 +78,7 @@ UI: dict[str, dict[str, str]] = {
         "correct_answer": "The right answer: {answer}",
         "you_answered": "You answered: {answer}",
         "no_answer": "no answer",
-        "explanation": "Explanation",
+        "explanation": "Explanation.",
         "try_it": "Try it in the {page}",
         "page_quantization": "quantization playground",
         "page_distillation": "distillation trainer",
@@ -92,7 +92,16 @@ UI: dict[str, dict[str, str]] = {
         "start_exam": "Start the exam",
         "exam_progress": "{done} of {n} answered",
         "finish_exam": "Finish and grade",
-        "unanswered_warning": "{k} question(s) still unanswered: they will count as wrong.",
+        "unanswered_warning": {
+            "one": "1 question still unanswered: it will count as wrong.",
+            "other": "{k} questions still unanswered: they will count as wrong.",
+        },
+        "finish_confirm": {
+            "one": "1 question is still unanswered and will count as wrong. Grade the exam anyway?",
+            "other": "{k} of {n} questions are still unanswered and will count as wrong. Grade the exam anyway?",
+        },
+        "finish_yes": "Grade it anyway",
+        "finish_no": "Keep answering",
         "abandon_exam": "Abandon this exam",
         "score": "Score",
         "score_value": "{score} / {total}",
@@ -106,8 +115,8 @@ UI: dict[str, dict[str, str]] = {
         "no_missed": "No mistakes: every answer was right.",
         "retry_missed": "Retry the ones I missed",
         "new_exam": "New exam",
-        "exam_retry_badge": "Retry of {n} missed question(s)",
-        "seed_caption": "Seed {seed} · {n} questions",
+        "exam_retry_badge": {"one": "Retry of 1 missed question", "other": "Retry of {n} missed questions"},
+        "seed_caption": {"one": "Seed {seed} · 1 question", "other": "Seed {seed} · {n} questions"},
         "room_intro": "Anonymous answer statistics from every visitor of this server: only the number of "
         "answers and of right answers per question is stored, nothing about who answered.",
         "room_total": "Answers recorded",
@@ -127,7 +136,10 @@ UI: dict[str, dict[str, str]] = {
         "reset_confirm": "Delete every recorded answer of the room? This cannot be undone.",
         "reset_yes": "Yes, delete them",
         "reset_cancel": "Cancel",
-        "reset_done": "Room statistics reset: {n} answer(s) deleted.",
+        "reset_done": {
+            "one": "Room statistics reset: 1 answer deleted.",
+            "other": "Room statistics reset: {n} answers deleted.",
+        },
         "presenter": "Presenter",
         "bank_error": "The question bank could not be loaded",
         "room_error": "Room statistics",
@@ -163,7 +175,7 @@ UI: dict[str, dict[str, str]] = {
         "correct_answer": "正确答案：{answer}",
         "you_answered": "你的回答：{answer}",
         "no_answer": "未作答",
-        "explanation": "解析",
+        "explanation": "解析：",
         "try_it": "在{page}中动手试试",
         "page_quantization": "量化实验场",
         "page_distillation": "蒸馏训练器",
@@ -177,6 +189,9 @@ UI: dict[str, dict[str, str]] = {
         "exam_progress": "已答 {done} / {n} 题",
         "finish_exam": "交卷评分",
         "unanswered_warning": "还有 {k} 题未作答，将按答错计分。",
+        "finish_confirm": "共 {n} 题，还有 {k} 题未作答，将按答错计分。仍要交卷吗？",
+        "finish_yes": "仍然交卷",
+        "finish_no": "继续作答",
         "abandon_exam": "放弃本次测验",
         "score": "得分",
         "score_value": "{score} / {total}",
@@ -218,11 +233,20 @@ UI: dict[str, dict[str, str]] = {
 }
 
 
+PLURAL_COUNTS = ("k", "n")
+"""A text with plural forms ({"one": ..., "other": ...}) picks "one" when the first of these values it is
+given is 1 (Chinese has one form: a plain string)."""
+
+
 def ui_text(lang: str, key: str, **values: object) -> str:
-    """The UI string `key` in `lang` ('en' or 'zh'), formatted with `values`."""
+    """The UI string `key` in `lang` ('en' or 'zh'), formatted with `values` (plural forms by count)."""
     if lang not in UI:
         raise ValueError(f"Unknown language {lang!r}: choose 'en' or 'zh'.")
-    return UI[lang][key].format(**values) if values else UI[lang][key]
+    entry = UI[lang][key]
+    if isinstance(entry, dict):
+        count = next((values[name] for name in PLURAL_COUNTS if name in values), None)
+        entry = entry["one" if count == 1 else "other"]
+    return entry.format(**values) if values else entry
 
 
 def topic_label(topic: str, lang: str) -> str:

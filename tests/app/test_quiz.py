@@ -44,21 +44,20 @@ def test_practice_right_answer_shows_feedback_and_explanation(open_page, own_roo
     at = open_page(PAGE)
     assert_no_exception(at)
     assert at.title[0].value == "Concept quiz"
-    assert "Question 1 of 37" in texts(at.caption)
+    assert f"Question 1 of {len(BANK)}" in texts(at.caption)
     answer(at, "quiz_p_en", "q1-definition", "a")
     at.button(key="quiz_practice_check").click().run()
     assert_no_exception(at)
     assert texts(at.success) == "Right."
     assert "low-rank factorisation" in texts(at.markdown)  # the explanation
     assert at.radio(key="quiz_p_en_q1-definition").disabled  # the answer is locked until "Answer again"
-    assert "1 of 37 answered in this topic, 1 right" in at.get("progress")[0].proto.text
+    assert f"1 of {len(BANK)} answered in this topic, 1 right" in at.get("progress")[0].proto.text
     assert RoomStats(own_room).total_answers() == 1
 
 
 def test_practice_wrong_answer_shows_the_right_one(open_page):
-    at = open_page(PAGE)
-    at.button(key="quiz_practice_next").click().run()
-    at.button(key="quiz_practice_next").click().run()  # q1-exact-tf
+    at = open_page(PAGE, query={"question": "q1-exact-tf"})
+    assert_no_exception(at)
     assert "Quantization keeps every weight exactly" in texts(at.markdown)
     answer(at, "quiz_p_en", "q1-exact-tf", True)
     at.button(key="quiz_practice_check").click().run()
@@ -82,9 +81,7 @@ def test_practice_numeric_and_partial_multiple_choice(open_page):
     assert texts(at.success) == "Right."
     assert "scale = 2^(8−1) = 128" in texts(at.markdown)
 
-    at.selectbox(key="quiz_practice_topic_en").set_value("quantization").run()
-    for _ in range(5):
-        at.button(key="quiz_practice_next").click().run()
+    at = open_page(PAGE, query={"question": "q2-challenges"})
     assert "Which of these does the article list as challenges" in texts(at.markdown)
     answer(at, "quiz_p_en", "q2-challenges", {"a", "b"})  # two of the three right ones: wrong
     at.button(key="quiz_practice_check").click().run()
@@ -163,7 +160,8 @@ def test_exam_is_graded_with_score_topics_and_missed(open_page, own_room):
 
     at.button(key="quiz_exam_retry").click().run()
     assert_no_exception(at)
-    assert "Retry of 1 missed question(s)" in texts(at.caption)
+    assert "Retry of 1 missed question" in texts(at.caption)
+    assert "question(s)" not in texts(at.caption)
     assert missed.prompt["en"] in texts(at.markdown)
 
 
@@ -190,8 +188,26 @@ def test_unanswered_exam_questions_count_as_wrong(open_page):
     at.segmented_control(key="quiz_mode_en").set_value("exam").run()
     at.number_input(key="quiz_exam_size").set_value(2)
     at.button(key="quiz_exam_start").click().run()
+    at.button(key="quiz_exam_finish").click().run()  # on question 1, nothing answered: it asks first
+    assert_no_exception(at)
+    assert not at.metric
+    assert "2 of 2 questions are still unanswered" in texts(at.warning)
+    at.button(key="quiz_exam_finish_no").click().run()
+    assert not at.metric and "Question 1 of 2" in texts(at.caption)
     at.button(key="quiz_exam_finish").click().run()
+    at.button(key="quiz_exam_finish_yes").click().run()
     assert {m.label: m.value for m in at.metric}["Score"] == "0 / 2"
+
+
+def test_a_question_link_opens_practice_there_and_a_bad_one_warns(open_page):
+    last = BANK.ids[-1]
+    at = open_page(PAGE, query={"question": last, "mode": "exam"})
+    assert_no_exception(at)
+    assert BANK.get(last).prompt["en"] in texts(at.markdown)
+    assert f"Question {len(BANK)} of {len(BANK)}" in texts(at.caption)
+    at = open_page(PAGE, query={"question": "no-such-question"})
+    assert_no_exception(at)
+    assert "question=no-such-question" in texts(at.warning)
 
 
 def test_language_switch_and_it_is_remembered(open_page):
@@ -258,7 +274,7 @@ def test_room_view_chart_and_reset_with_confirmation(open_page, own_room):
     at.button(key="quiz_room_reset").click().run()
     at.button(key="quiz_room_reset_yes").click().run()
     assert_no_exception(at)
-    assert "3 answer(s) deleted" in texts(at.info)
+    assert "3 answers deleted" in texts(at.info)
     assert RoomStats(own_room).total_answers() == 0
     assert "No answers recorded yet" in texts(at.info)
 
