@@ -8,6 +8,7 @@ inside a ``BEGIN IMMEDIATE`` transaction, with WAL journaling and a busy timeout
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -27,6 +28,21 @@ CREATE TABLE IF NOT EXISTS answers (
     correct INTEGER NOT NULL DEFAULT 0
 )
 """
+LOGGER = logging.getLogger("compression_lab")
+
+
+def _problem(exc: BaseException) -> str:
+    """What went wrong, in words, without the server's paths (those go to the server's log only)."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "a folder is missing"
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    text = str(exc)
+    return "the database is locked or read-only" if ("locked" in text or "readonly" in text) else type(exc).__name__
+
+
 STATS_COLUMNS = ["question_id", "answered", "correct", "wrong", "wrong_rate"]
 
 
@@ -42,7 +58,11 @@ class RoomStats:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
-            raise ValueError(f"The quiz room statistics at {self.path} cannot be opened: {exc}") from exc
+            LOGGER.warning("Quiz room statistics at %s cannot be opened: %s", self.path, exc)
+            raise ValueError(
+                f"The quiz room statistics cannot be opened ({_problem(exc)}). The server's owner can check the "
+                "file named by COMPRESSION_LAB_QUIZ_DB: its folder must exist or be creatable and be writable."
+            ) from exc
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -76,7 +96,8 @@ class RoomStats:
                     raise
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise ValueError(f"Could not record the answers in the room statistics: {exc}") from exc
+            LOGGER.warning("Could not record quiz answers in %s: %s", self.path, exc)
+            raise ValueError(f"Could not record the answers in the room statistics ({_problem(exc)}).") from exc
         return len(rows)
 
     def stats(self) -> pd.DataFrame:
@@ -87,7 +108,8 @@ class RoomStats:
                     "SELECT question_id, answered, correct FROM answers WHERE answered > 0 ORDER BY question_id"
                 ).fetchall()
         except sqlite3.Error as exc:
-            raise ValueError(f"Could not read the room statistics: {exc}") from exc
+            LOGGER.warning("Could not read the quiz room statistics in %s: %s", self.path, exc)
+            raise ValueError(f"Could not read the room statistics ({_problem(exc)}).") from exc
         frame = pd.DataFrame(rows, columns=["question_id", "answered", "correct"])
         frame["wrong"] = frame["answered"] - frame["correct"]
         frame["wrong_rate"] = (frame["wrong"] / frame["answered"]).astype(float)
@@ -107,7 +129,8 @@ class RoomStats:
                 conn.execute("DELETE FROM answers")
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise ValueError(f"Could not reset the room statistics: {exc}") from exc
+            LOGGER.warning("Could not reset the quiz room statistics in %s: %s", self.path, exc)
+            raise ValueError(f"Could not reset the room statistics ({_problem(exc)}).") from exc
         return int(removed)
 
 

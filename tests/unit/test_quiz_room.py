@@ -124,3 +124,19 @@ def test_room_table_of_an_empty_room(tmp_path):
     table = room_table(load_bank(), RoomStats(tmp_path / "quiz.sqlite").stats(), "en")
     assert table.empty
     assert {"question", "topic", "wrong_percent"} <= set(table.columns)
+
+
+def test_errors_never_show_the_servers_paths(tmp_path):
+    blocker = tmp_path / "secret-server-folder"
+    blocker.write_text("a file where a folder should be", encoding="utf-8")
+    with pytest.raises(ValueError) as raised:
+        RoomStats(blocker / "room" / "quiz.sqlite")
+    message = str(raised.value)
+    assert "cannot be opened" in message and "COMPRESSION_LAB_QUIZ_DB" in message
+    assert str(tmp_path) not in message and "secret-server-folder" not in message
+    room = RoomStats(tmp_path / "quiz.sqlite")
+    (tmp_path / "quiz.sqlite").unlink()
+    (tmp_path / "quiz.sqlite").mkdir()  # the database is now a folder: reading fails
+    with pytest.raises(ValueError) as raised:
+        room.stats()
+    assert str(tmp_path) not in str(raised.value)
