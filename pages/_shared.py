@@ -62,14 +62,27 @@ FEATURE_PAGES: tuple[PageSpec, ...] = (
 def require_router() -> None:
     """Make sure this page runs inside app.py's router, with its navigation and sidebar.
 
-    Because app.py sits next to a `pages/` folder, a freshly started Streamlit server begins in its old
-    "pages folder" mode: the first visit to a deep link such as /quiz runs pages/quiz.py alone (no
-    router, no device panel, a navigation listing every file). Streamlit leaves that mode only when some
-    run calls st.navigation. Every page calls this first: it switches the mode off and reruns, so the
-    rerun executes app.py, whose st.navigation then resolves the same URL to this page.
+    The one place the app touches Streamlit's legacy "pages folder" mode (checked against streamlit 1.67;
+    tests/app/test_router.py fails loudly when an upgrade changes what this relies on):
+
+    - Because app.py sits next to a `pages/` folder, a freshly started server begins in that mode
+      (`PagesManager.uses_pages_directory`, a class attribute set when the first session starts): the first
+      visit to a deep link such as /quiz runs pages/quiz.py alone, without app.py's router.
+    - The public way out is `st.navigation`, which switches the mode off for the whole server; app.py
+      calls it on every run, but the first deep-link run never reaches app.py.
+    - So each page calls this first: in that mode it does what `st.navigation` does (one write of the
+      same attribute) and reruns; the rerun executes app.py, whose `st.navigation` resolves the same URL
+      to this page. Outside that mode it does nothing.
+
+    Renaming `pages/` would avoid all this, but the project's layout names the folder.
     """
     from streamlit.runtime.pages_manager import PagesManager
 
+    if not hasattr(PagesManager, "uses_pages_directory"):  # pragma: no cover - a Streamlit upgrade
+        raise RuntimeError(
+            "streamlit no longer has PagesManager.uses_pages_directory: re-check pages/_shared.require_router "
+            "against this Streamlit version (see tests/app/test_router.py)."
+        )
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()

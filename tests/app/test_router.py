@@ -19,3 +19,27 @@ def test_page_renders_inside_the_router_on_every_run(open_page, page):
         assert "Training device" in sidebar, f"{page} ran without app.py's router"
         assert at.title, f"{page} shows no title"
         at.run()
+
+
+def test_streamlit_still_has_the_legacy_mode_require_router_handles():
+    """Fails loudly when a Streamlit upgrade changes the legacy pages-folder mode (see require_router)."""
+    import inspect
+
+    import streamlit
+    from streamlit.commands import navigation
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.runtime.scriptrunner import script_runner
+    from streamlit.testing.v1 import app_test
+
+    assert streamlit.__version__.startswith("1.67."), (
+        f"streamlit {streamlit.__version__}: re-check pages/_shared.require_router and tests/app/conftest.py, "
+        "then update this pin"
+    )
+    assert "uses_pages_directory" in vars(PagesManager), "PagesManager.uses_pages_directory is gone"
+    assert "PagesManager.uses_pages_directory = False" in inspect.getsource(navigation.navigation), (
+        "st.navigation no longer switches the pages-folder mode off"
+    )
+    assert "_mpa_v1(" in inspect.getsource(script_runner.ScriptRunner), "the pages-folder mode runs differently now"
+    assert "PagesManager.uses_pages_directory = None" in inspect.getsource(app_test.AppTest), (
+        "AppTest no longer re-enters the pages-folder mode on each run: tests/app/conftest.py may not need its patch"
+    )
