@@ -5,6 +5,8 @@
    the same scale and zero point, and against MinMaxObserver + the fused kernel.
 2. The page's full computation for 1,000,000 values x 8 bitwidths: `sweep` (codes, dequantized values,
    errors, clipped flags, summary), then error vs bits (1..16) and the article panel.
+3. MSE calibration on 1,000,000 values x 8 bitwidths beside min-max (time ratio), and its quality beside the
+   former search (one factor over both ends, on a 32,768-value sample) and a fine brute-force grid.
 
 Run: .venv/bin/python benchmarks/quantization.py
 """
@@ -82,7 +84,7 @@ def page_computation() -> None:
     bits = list(range(1, 9))
     sweep_s = timed(lambda: qz.sweep(values, bits), 5)
     curve_s = timed(lambda: qz.error_vs_bits(values), 5)
-    seed_s = timed(lambda: qz.compare_with_seed(values, 8), 5)
+    seed_s = timed(lambda: qz.compare_with_article(values, 8), 5)
     result = qz.sweep(values, bits)
     table_s = timed(lambda: result.table(0, 100), 5)
     charts_s = timed(
@@ -106,6 +108,60 @@ def page_computation() -> None:
     print(f"    CSV of every row (on download click only)              {csv_s * 1e3:8.1f} ms")
 
 
+def _former_mse_search(x: torch.Tensor, bits: int, scheme: str) -> float:
+    """The search this project used before: alpha·[min, max] on a 32,768-value sample; its MSE on every value."""
+    qmin, qmax = qz.code_range(bits, scheme)
+    low, high = torch.aminmax(x)
+    sample = x[torch.randperm(x.numel(), generator=torch.Generator().manual_seed(0))[:32_768]].reshape(1, -1)
+    alphas = torch.arange(1, 101, dtype=torch.float32) / 100
+    scale, zp = qz.qparams_from_range(alphas * low, alphas * high, qmin, qmax, scheme != "affine")
+    inv = (1 / scale).reshape(-1, 1)
+    zpf = zp.to(torch.float32).reshape(-1, 1)
+    deq = qz.round_codes(sample * inv, "nearest").add_(zpf).clamp_(qmin, qmax).sub_(zpf).mul_(scale.reshape(-1, 1))
+    best = int(torch.argmin((deq - sample).square().mean(dim=1)))
+    value_range = (float(alphas[best] * low), float(alphas[best] * high))
+    return qz.quantize(x, bits, scheme=scheme, calibration="range", value_range=value_range).mse
+
+
+def mse_calibration() -> None:
+    values = qz.generate_values("normal", 1_000_000, seed=0)
+    bits = list(range(1, 9))
+    print("  MSE calibration, 1,000,000 normal values x 8 bitwidths (1..8), side by side with min-max")
+    for scheme in ("symmetric", "affine"):
+        rounds = {"minmax": [], "mse": []}
+        for _ in range(2):
+            rounds["minmax"].append(timed(lambda s=scheme: qz.sweep(values, bits, scheme=s), 3))
+            rounds["mse"].append(timed(lambda s=scheme: qz.sweep(values, bits, scheme=s, calibration="mse"), 3))
+        minmax, mse = min(rounds["minmax"]), min(rounds["mse"])
+        print(
+            f"    {scheme:<10} sweep min-max {minmax * 1e3:7.1f} ms   mse {mse * 1e3:7.1f} ms   "
+            f"ratio mse / min-max {mse / minmax:5.2f} x"
+        )
+    print("  MSE found / lowest MSE of a fine brute-force grid of explicit ranges (1.000 = as good)")
+    cases = [
+        ("normal", 5_000, 2, 4, "affine"),
+        ("outliers", 200_000, 0, 4, "symmetric"),
+        ("laplace", 20_000, 0, 3, "affine"),
+    ]
+    for distribution, count, seed, b, scheme in cases:
+        x = torch.from_numpy(qz.generate_values(distribution, count, seed))
+        low, high = float(x.min()), float(x.max())
+        steps = 60 if scheme == "affine" else 400
+        factors = [i / steps for i in range(1, steps + 1)]
+        pairs = (
+            [(f * low, g * high) for f in factors for g in factors]
+            if scheme == "affine"
+            else [(f * low, f * high) for f in factors]
+        )
+        brute = min(qz.quantize(x, b, scheme=scheme, calibration="range", value_range=p).mse for p in pairs)
+        now = qz.quantize(x, b, scheme=scheme, calibration="mse").mse
+        former = _former_mse_search(x, b, scheme)
+        print(
+            f"    {distribution:<8} {count:>7,} values, {b} bits, {scheme:<9}  now {now / brute:6.4f}   "
+            f"former search {former / brute:6.4f}"
+        )
+
+
 def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} intra-op threads by default")
     default_threads = torch.get_num_threads()
@@ -116,7 +172,9 @@ def main() -> None:
         side_by_side(x, threads)
     torch.set_num_threads(default_threads)
     del x
+    torch.set_num_threads(1)  # the page's computation runs on one thread (qz.single_threaded)
     page_computation()
+    mse_calibration()
 
 
 if __name__ == "__main__":

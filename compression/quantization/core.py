@@ -350,8 +350,8 @@ def theoretical_sqnr_db(bits: int | np.ndarray, signal: str = "uniform") -> floa
 def single_threaded() -> Iterator[None]:
     """Run torch ops on one intra-op thread, then restore the count.
 
-    The page's arrays (at most a few million values) take a millisecond or so per pass on one core; on a
-    small shared machine a second OpenMP thread waiting for a busy core made each pass 20x slower.
+    The page's arrays (at most a few million values) are small passes: on a small shared machine an OpenMP
+    thread waiting for a busy core costs more than it brings (`make bench` prints 1 thread beside the default).
     """
     before = torch.get_num_threads()
     if before == 1:
