@@ -120,7 +120,9 @@ def test_missed_questions_are_explained_in_chinese(page, server, screenshot_dir)
     expect(page.locator("h1", has_text="概念测验")).to_be_visible()
     fill_number(page, "题目数量", "2")
     click_button(page, "开始测验")
-    click_button(page, "交卷评分")  # nothing answered: both missed
+    click_button(page, "交卷评分")  # nothing answered: it asks first
+    expect(page.get_by_text("还有 2 题未作答")).to_be_visible()
+    click_button(page, "仍然交卷")  # both missed
     expect(page.locator('[data-testid="stMetric"]', has_text="得分")).to_contain_text("0 / 2")
     expect(page.get_by_text("答错的题目")).to_be_visible()
     expect(page.get_by_text(re.compile("正确答案："))).to_have_count(2)
