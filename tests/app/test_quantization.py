@@ -183,3 +183,23 @@ def test_one_value_is_singular(open_page):
     assert_no_exception(at)
     assert any("1 value ·" in str(c.value) for c in at.caption)
     assert any(b.label == "Download the row as CSV" for b in at.get("download_button"))
+
+
+def test_histogram_legend_says_its_levels_are_a_sample(open_page):
+    at = open_page(PAGE)
+    at.multiselect(key="quant_bits").set_value([3, 16]).run()
+    assert_no_exception(at)
+    at.segmented_control(key="quant_focus").set_value("16-bit").run()
+    figure = next(c for c in at.get("plotly_chart") if "Histogram of the values" in c.proto.spec)
+    assert "a sample: every 256th of 65,536" in figure.proto.spec
+    at.segmented_control(key="quant_focus").set_value("3-bit").run()
+    figure = next(c for c in at.get("plotly_chart") if "Histogram of the values" in c.proto.spec)
+    assert "3-bit levels (" in figure.proto.spec and "a sample" not in figure.proto.spec
+
+
+def test_the_upload_limit_is_stated_as_one_number(open_page):
+    at = open_page(PAGE)
+    at.segmented_control(key="quant_source").set_value("csv").run()
+    assert_no_exception(at)
+    uploader = at.get("file_uploader")[0].proto
+    assert "at most 5 MB" in uploader.label and "5,000,000 bytes" in uploader.help
