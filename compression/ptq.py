@@ -732,7 +732,9 @@ def staircase(frame: pd.DataFrame, granularity: str = "per-channel") -> pd.DataF
     out = pd.DataFrame(steps).reset_index(drop=True)
     if not out.empty:
         out["step"] = [
-            ("float32 teacher" if r["model"] == "teacher" else "float32 student") if r["bits"] == 32 else r["config"]
+            ("float32 teacher" if r["model"] == "teacher" else "float32 student")
+            if r["bits"] == 32
+            else str(r["config"]).split(" ")[0]
             for _, r in out.iterrows()
         ]
     return out

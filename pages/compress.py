@@ -55,7 +55,7 @@ TEXT: dict[str, str] = {
     "no_models": "Choose at least one model.",
     "loading": "Loading the run's models...",
     "headline": "Accuracy against size",
-    "staircase": "the staircase: float32 teacher → float32 distilled student → lower bits",
+    "staircase": "staircase: teacher → student → fewer bits",
     "table": ":material/table: Every configuration",
     "sensitivity": ":material/bar_chart: Per-layer sensitivity",
     "sensitivity_caption": (

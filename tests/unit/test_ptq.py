@@ -214,8 +214,7 @@ def test_verdict_and_staircase_read_the_sweep(loaded):
     assert text.startswith("Int8 c") or text.startswith("Int8 g")
     assert "int4" in text and "smaller than the float32 teacher" in text and "baseline" in text
     steps = ptq.staircase(frame)
-    assert list(steps["step"]) == ["float32 teacher", "float32 student", "int8 per-channel", "int4 per-channel",
-                                   "int2 per-channel"]  # fmt: skip
+    assert list(steps["step"]) == ["float32 teacher", "float32 student", "int8", "int4", "int2"]
     assert steps["size_bytes"].is_monotonic_decreasing
     within = ptq.smallest_within(frame)
     assert set(within) == {"teacher", "student", "baseline", "smoothing"}
