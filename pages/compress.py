@@ -139,6 +139,20 @@ def layer_sweep(
 
 
 # ------------------------------------------------------------------ charts
+def byte_ticks(sizes: pd.Series) -> dict:
+    """Log-axis ticks at 1, 2 and 5 × 10^k bytes across the data, labelled 500 B, 2 KB, 1 MB."""
+    low, high = float(sizes.min()), float(sizes.max())
+    values = [m * 10.0**k for k in range(0, 13) for m in (1, 2, 5) if low / 1.5 <= m * 10.0**k <= high * 1.5]
+
+    def label(v: float) -> str:
+        for unit, size in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+            if v >= size:
+                return f"{v / size:g} {unit}"
+        return f"{v:g} B"
+
+    return {"tickvals": values, "ticktext": [label(v) for v in values]}
+
+
 def headline_figure(frame: pd.DataFrame, steps: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     for role, group in frame.groupby("model", sort=False):
@@ -171,7 +185,7 @@ def headline_figure(frame: pd.DataFrame, steps: pd.DataFrame) -> go.Figure:
         )  # fmt: skip
     fig.update_layout(
         title={"text": f"{TEXT['headline']} (stars: float32)", "font": {"size": 14}},
-        xaxis={"title": "size in bytes (log scale)", "type": "log"},
+        xaxis={"title": "size in bytes (log scale)", "type": "log", **byte_ticks(frame["size_bytes"])},
         yaxis={"title": "test accuracy %"},
         height=460,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
