@@ -56,6 +56,13 @@ FEATURE_PAGES: tuple[PageSpec, ...] = (
         ":material/model_training:",
         "Train a teacher, distil a student from it, and compare with the same student trained alone, live.",
     ),
+    PageSpec(
+        "pages/compress.py",
+        "compress",
+        "Compress a trained model",
+        ":material/compress:",
+        "Distil, then quantize: what int8, int4 and int2 cost each trained model in accuracy and bytes.",
+    ),
 )
 
 

@@ -475,6 +475,13 @@ def stored_results(record: RunRecord, manager: JobManager) -> None:
             key="distill_download_csv",
         )
         weights = manager.store.weights_path(record.id, "student")
+        if record.status == "done" and weights is not None:
+            st.page_link(
+                "pages/compress.py",
+                label="Compress this run: quantize its models to int8, int4, int2",
+                icon=":material/compress:",
+                query_params={"run": record.id},
+            )
         if weights is not None:
             d2.download_button(
                 "Distilled student weights (safetensors)",

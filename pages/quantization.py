@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from compression import quantization as qz
+from pages._charts import histogram_figure
 from pages._shared import query_param, require_router, show_error
 
 require_router()
@@ -48,7 +49,7 @@ PAGE_SIZES = (25, 100, 500)
 HEATMAP_ROWS = 120
 CURVE_POINTS = 1500
 MARKED_POINTS = 1500
-HISTOGRAM_LEVELS = 257
+
 COUNT_MAX = 1_000_000
 ERROR_BLUE, ERROR_RED, LEVEL_GREY = "#2f6fdf", "#d62728", "#8a94a6"
 
@@ -223,45 +224,6 @@ def _transfer_figure(result: qz.Sweep, label: str) -> go.Figure:
         xaxis_title="input value x",
         yaxis_title="dequantized value",
         height=420,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
-    )
-    return fig
-
-
-def _histogram_figure(result: qz.Sweep, label: str, sampled: int | None = None) -> go.Figure:
-    hist = result.histogram(80)
-    levels = result.levels(label, HISTOGRAM_LEVELS)
-    fig = go.Figure(
-        go.Bar(
-            x=hist["center"], y=hist["count"], width=hist["right"] - hist["left"], name="values",
-            marker={"color": ERROR_BLUE, "opacity": 0.55},
-        )
-    )  # fmt: skip
-    low, high = float(hist["left"].iloc[0]), float(hist["right"].iloc[-1])
-    pad = 0.05 * (high - low) or 1.0
-    levels = levels[(levels >= low - pad) & (levels <= high + pad)]
-    if len(levels):
-        # few levels: full-height lines; many: short ticks along the bottom, so the bars stay visible
-        top = float(hist["count"].max()) * (1.05 if len(levels) <= 32 else 0.08)
-        xs: list[float | None] = []
-        ys: list[float | None] = []
-        for level in levels:
-            xs += [float(level), float(level), None]
-            ys += [0.0, top, None]
-        fig.add_trace(
-            go.Scatter(
-                x=xs, y=ys, mode="lines", name=f"{label} levels" + (f" ({len(levels)} in view)" if sampled is None else
-                f" (a sample: every {round((sampled - 1) / (HISTOGRAM_LEVELS - 1))}th of {sampled:,}; {len(levels)} in view)"),
-                line={"color": ERROR_RED, "width": 1}, opacity=0.6, hoverinfo="skip",
-            )
-        )  # fmt: skip
-    fig.update_layout(
-        title={"text": f"Histogram of the values with the {label} levels", "font": {"size": 14}},
-        xaxis={"title": "value", "range": [low - pad, high + pad]},
-        yaxis_title="count",
-        height=420,
-        bargap=0,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.2},
     )
@@ -513,9 +475,7 @@ if integer_labels:
     else:
         left, right = st.columns(2)
         left.plotly_chart(_transfer_figure(result, focus), width="stretch", key="quant_transfer")
-        levels_total = result.levels_count(focus)
-        sampled = levels_total if levels_total > HISTOGRAM_LEVELS else None
-        right.plotly_chart(_histogram_figure(result, focus, sampled), width="stretch", key="quant_histogram")
+        right.plotly_chart(histogram_figure(result, focus), width="stretch", key="quant_histogram")
         if n > MARKED_POINTS:
             st.caption(
                 f"The curve marks {MARKED_POINTS:,} of the {n:,} values (every k-th, plus the smallest and largest)."

@@ -58,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-cache", action="store_true", help="always train the teacher (no teacher cache on disk)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--ptq-bits", default=None, help="after training, quantize every model's weights at these bits, e.g. 8,4,2"
+    )
+    p.add_argument("--ptq-granularity", default="per-channel", help="with --ptq-bits: per-channel, per-tensor, or both")
     return p
 
 
@@ -94,6 +98,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads or settings.train_threads)
+    ptq_bits: list[int] = []
+    ptq_granularities: list[str] = []
+    if args.ptq_bits is not None:
+        from compression import ptq
+
+        try:
+            ptq_bits = ptq.parse_bits_list(args.ptq_bits)
+            ptq_granularities = ptq.parse_choice_list(args.ptq_granularity, ptq.GRANULARITIES, "granularity")
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     config = TrainConfig(
         dataset=args.dataset,
         teacher=args.teacher,
@@ -141,8 +156,30 @@ def main(argv: list[str] | None = None) -> int:
         f"distilled − baseline: {100 * (result.models['student'].test_accuracy - result.models['baseline'].test_accuracy):+.2f} points; "
         f"gap closed: {'n/a (teacher not above baseline)' if gap is None else f'{100 * gap:.0f}%'}; {result.seconds:.1f} s on {result.device}"
     )
+    payload = result.to_json()
+    if ptq_bits:
+        from compression import ptq
+
+        loaded = ptq.models_from_weights(
+            result.config, result.weights, data_dir=settings.data_dir, allow_download=settings.allow_download
+        )
+        frame = ptq.sweep_models(
+            loaded.models, loaded.x_test, loaded.y_test, ptq.configs_for(ptq_bits, ptq_granularities),
+            reference_size=loaded.teacher_size,
+        )  # fmt: skip
+        frame = frame[frame["bits"] < 32]
+        keep = ["model", "bits", "granularity", "scheme", "calibration", "test_accuracy", "agreement", "size_bytes",
+                "compression_ratio"]  # fmt: skip
+        payload["ptq"] = frame[keep].to_dict(orient="records")
+        print("post-training quantization (weights):")
+        for row in payload["ptq"]:
+            print(
+                f"  {row['model']:10s} int{row['bits']} {row['granularity']:11s} test accuracy "
+                f"{100 * row['test_accuracy']:6.2f}%  agrees with float {100 * row['agreement']:6.2f}%  "
+                f"{row['size_bytes']:>9,d} B  ×{row['compression_ratio']:.1f} smaller than the teacher"
+            )
     if args.json:
-        args.json.write_text(json.dumps(result.to_json(), indent=1))
+        args.json.write_text(json.dumps(payload, indent=1))
         print(f"wrote {args.json}")
     return 0
 

@@ -1,0 +1,130 @@
+"""Command line: quantize a stored run's models without retraining.
+
+    python -m compression.ptq --list                                   # finished runs in the store
+    python -m compression.ptq --run RUN_ID --bits 8,4,2 --json ptq.json
+    python -m compression.ptq --bits 8,4,2 --granularity per-channel,per-tensor --calibration minmax,mse
+
+Without --run, the newest finished run is used. The store is $COMPRESSION_LAB_RUNS_DIR (default ./runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from compression import ptq
+from compression.config import Settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m compression.ptq",
+        description="Post-training quantization of a stored distillation run: accuracy, agreement, size.",
+    )
+    p.add_argument("--run", default=None, help="run id (default: the newest finished run)")
+    p.add_argument("--list", action="store_true", help="list the store's runs and exit")
+    p.add_argument("--models", default="teacher,student,baseline", help=f"comma list of {', '.join(ptq.ROLES)}")
+    p.add_argument("--bits", default="8,4,2", help=f"comma list, {ptq.MIN_BITS} to {ptq.MAX_BITS}")
+    p.add_argument("--granularity", default="per-channel", help="per-channel, per-tensor, or both (comma list)")
+    p.add_argument("--scheme", default="symmetric", choices=ptq.INTEGER_SCHEMES)
+    p.add_argument("--calibration", default="minmax", help="minmax, percentile, mse (comma list)")
+    p.add_argument("--formats", default="", help=f"float formats, comma list of {', '.join(ptq.FLOAT_SCHEMES)}")
+    p.add_argument("--activations", action="store_true", help="also quantize layer inputs to 8 bits (static)")
+    p.add_argument("--sensitivity", action="store_true", help="per-layer sensitivity at the lowest bitwidth")
+    p.add_argument("--json", type=Path, default=None, help="write {run, config, ptq: [rows], sensitivity}")
+    p.add_argument("--csv", type=Path, default=None, help="write the rows as CSV")
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    return p
+
+
+def _latest_done(store) -> str:  # noqa: ANN001 - a RunStore
+    runs = store.list_runs(limit=500)
+    done = runs[runs["status"] == "done"]
+    if done.empty:
+        raise ptq.PTQError(
+            "The run store has no finished run. Train one first: python -m compression.distill "
+            "(or the Distillation trainer page)."
+        )
+    return str(done.iloc[0]["id"])
+
+
+def print_table(frame: pd.DataFrame) -> None:
+    for _, r in frame.iterrows():
+        print(
+            f"{r['model']:10s} {r['config']:30s} acc {100 * r['test_accuracy']:6.2f}% "
+            f"(drop {100 * r['accuracy_drop']:+5.2f})  agree {100 * r['agreement']:6.2f}%  "
+            f"{r['size_bytes']:>10,d} B  ×{r['compression_ratio']:.1f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from compression.distillation.store import RunStore
+
+    try:
+        settings = Settings.from_env()
+        torch.set_num_threads(max(1, args.threads))
+        store = RunStore(settings.runs_dir)
+        if args.list:
+            print(store.list_runs(limit=50).drop(columns=["error"]).to_string(index=False))
+            return 0
+        bits = ptq.parse_bits_list(args.bits)
+        granularities = ptq.parse_choice_list(args.granularity, ptq.GRANULARITIES, "granularity")
+        calibrations = ptq.parse_choice_list(args.calibration, ptq.CALIBRATIONS, "calibration")
+        formats = ptq.parse_choice_list(args.formats, ptq.FLOAT_SCHEMES, "format") if args.formats.strip() else []
+        roles = ptq.parse_choice_list(args.models, ptq.ROLES, "model")
+        run_id = args.run or _latest_done(store)
+        loaded = ptq.load_run_models(
+            store, run_id, roles=roles, data_dir=settings.data_dir, allow_download=settings.allow_download
+        )
+        configs = ptq.configs_for(
+            bits, granularities, scheme=args.scheme, calibrations=calibrations, float_formats=formats,
+            activations=args.activations,
+        )  # fmt: skip
+        frame = ptq.sweep_models(
+            loaded.models, loaded.x_test, loaded.y_test, configs,
+            calibration_inputs=loaded.calibration_inputs, reference_size=loaded.teacher_size,
+        )  # fmt: skip
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"run {run_id}: {loaded.config.get('dataset')}, teacher {loaded.config.get('teacher')}, "
+          f"student {loaded.config.get('student')}; {len(loaded.y_test)} test examples")  # fmt: skip
+    if loaded.missing:
+        print(f"(no weights for {', '.join(loaded.missing)} in this run)")
+    print_table(frame)
+    print(ptq.verdict(frame, granularities[0]))
+    floats = sorted({name for cell in frame["float_layers"] if cell for name in cell.split(", ")})
+    if floats:
+        print(f"left in float32 (layer type not handled): {', '.join(floats)}")
+    sens = None
+    if args.sensitivity:
+        role = "student" if "student" in loaded.models else next(iter(loaded.models))
+        config = ptq.PTQConfig(bits=min(bits), granularity=granularities[0], scheme=args.scheme)
+        sens = ptq.sensitivity(loaded.models[role], loaded.x_test, loaded.y_test, config)
+        print(f"per-layer sensitivity of the {role} at {config.label}:")
+        print(sens.to_string(index=False))
+    if args.json:
+        payload = {
+            "run": run_id,
+            "config": loaded.config,
+            "ptq": frame.to_dict(orient="records"),
+            "verdict": ptq.verdict(frame, granularities[0]),
+        }
+        if sens is not None:
+            payload["sensitivity"] = sens.to_dict(orient="records")
+        args.json.write_text(json.dumps(payload, indent=1, default=float))
+        print(f"wrote {args.json}")
+    if args.csv:
+        args.csv.write_text(frame.to_csv(index=False))
+        print(f"wrote {args.csv}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""Plotly figures shared by several pages (UI code: builds figures from `compression` results, no numerics)."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from compression.quantization import Sweep
+
+ERROR_BLUE, ERROR_RED = "#2f6fdf", "#d62728"
+HISTOGRAM_LEVELS = 257
+"""At most this many levels are drawn; more (e.g. 16-bit) are drawn as an evenly spaced sample that says so."""
+
+
+def histogram_figure(result: Sweep, label: str) -> go.Figure:
+    """A histogram of the sweep's values with the `label` quantization levels drawn over it (the playground's
+    level chart; the Compress page draws one layer's weights with it)."""
+    hist = result.histogram(80)
+    levels = result.levels(label, HISTOGRAM_LEVELS)
+    total = result.levels_count(label)
+    sampled = total if total > HISTOGRAM_LEVELS else None
+    fig = go.Figure(
+        go.Bar(
+            x=hist["center"], y=hist["count"], width=hist["right"] - hist["left"], name="values",
+            marker={"color": ERROR_BLUE, "opacity": 0.55},
+        )
+    )  # fmt: skip
+    low, high = float(hist["left"].iloc[0]), float(hist["right"].iloc[-1])
+    pad = 0.05 * (high - low) or 1.0
+    levels = levels[(levels >= low - pad) & (levels <= high + pad)]
+    if len(levels):
+        # few levels: full-height lines; many: short ticks along the bottom, so the bars stay visible
+        top = float(hist["count"].max()) * (1.05 if len(levels) <= 32 else 0.08)
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for level in levels:
+            xs += [float(level), float(level), None]
+            ys += [0.0, top, None]
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", name=f"{label} levels" + (f" ({len(levels)} in view)" if sampled is None else
+                f" (a sample: every {round((sampled - 1) / (HISTOGRAM_LEVELS - 1))}th of {sampled:,}; {len(levels)} in view)"),
+                line={"color": ERROR_RED, "width": 1}, opacity=0.6, hoverinfo="skip",
+            )
+        )  # fmt: skip
+    fig.update_layout(
+        title={"text": f"Histogram of the values with the {label} levels", "font": {"size": 14}},
+        xaxis={"title": "value", "range": [low - pad, high + pad]},
+        yaxis_title="count",
+        height=420,
+        bargap=0,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        legend={"orientation": "h", "y": -0.2},
+    )
+    return fig

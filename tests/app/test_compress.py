@@ -1,0 +1,172 @@
+"""AppTest of the Compress page through the real router: an empty store, a stored run swept at several
+bitwidths (verdict, table, charts, CSV), deep links, a run whose weights are gone, the trainer's link."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from compression.distillation.store import RunStore
+from compression.distillation.trainer import TrainConfig, train
+from tests.app.conftest import assert_no_exception
+from tests.conftest import ROOT
+
+PAGE = "pages/compress.py"
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    config = TrainConfig(
+        dataset="digits", teacher="article-teacher", student="article-student", epochs=40, teacher_epochs=40,
+        device="cpu",
+    )  # fmt: skip
+    result = train(config)
+    summary = result.to_json()
+    summary.pop("history")
+    return result, summary
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPRESSION_LAB_RUNS_DIR", str(tmp_path))
+    return tmp_path
+
+
+def store_run(runs_dir, trained, run_id: str) -> RunStore:
+    result, summary = trained
+    store = RunStore(runs_dir)
+    store.create_run(run_id, result.config)
+    store.add_metrics(run_id, result.history)
+    store.finish(run_id, summary, result.weights)
+    return store
+
+
+def page_text(at: AppTest) -> str:
+    parts = []
+    for kind in ("markdown", "caption", "info", "success", "warning", "error", "subheader", "title"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    return "\n".join(parts)
+
+
+def frame_with(at: AppTest, column: str):
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with a {column!r} column")
+
+
+def test_empty_store_points_at_the_trainer(open_page, runs_dir):
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert "Compress a trained model" in at.title[0].value
+    assert any("no finished training run" in str(i.value) for i in at.info)
+    assert any(link.proto.page.endswith("distillation") or "distillation" in link.proto.page for link in at.page_link)
+    assert not at.error
+
+
+def test_a_stored_run_is_swept_with_verdict_table_and_charts(open_page, runs_dir, trained):
+    store_run(runs_dir, trained, "older")
+    store_run(runs_dir, trained, "newest")
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert at.selectbox(key="compress_run").value == "newest"  # the latest by default
+    verdict = at.success[0].value
+    assert verdict.startswith("Int8 ") and "int4" in verdict and "int2" in verdict
+    assert "smaller than the float32 teacher" in verdict
+    table = frame_with(at, "× smaller than teacher")
+    # teacher, student, baseline × (float32, int8, int4, int2), per-channel by default
+    assert len(table) == 3 * 4
+    assert list(table["configuration"][:4]) == ["float32", "int8 per-channel", "int4 per-channel", "int2 per-channel"]
+    assert (table["accuracy %"] > 50).all()
+    student = table[table["model"] == "Distilled student"]
+    assert student["size KiB"].is_monotonic_decreasing
+    teacher_float = table.iloc[0]
+    assert teacher_float["× smaller than teacher"] == 1.0
+    charts = at.get("plotly_chart")
+    assert len(charts) == 3  # headline, sensitivity, layer histogram
+    sens = frame_with(at, "code_bytes")  # the storage table of the sensitivity model
+    assert list(sens["name"]) == ["1", "3"]
+    assert at.get("download_button")
+    assert st_query(at) == "newest"
+
+
+def st_query(at: AppTest) -> str | None:
+    return at.query_params.get("run")
+
+
+def test_changing_bits_granularity_and_formats_resweeps(open_page, runs_dir, trained):
+    store_run(runs_dir, trained, "run1")
+    at = open_page(PAGE)
+    at.multiselect(key="compress_models").set_value(["student"])
+    at.multiselect(key="compress_bits").set_value([6, 3])
+    at.selectbox(key="compress_granularity").set_value("both")
+    at.multiselect(key="compress_formats").set_value(["nf4", "fp8_e4m3"])
+    at.toggle(key="compress_activations").set_value(True).run()
+    assert_no_exception(at)
+    table = frame_with(at, "configuration")
+    assert set(table["configuration"]) == {
+        "float32",
+        "int6 per-channel + act8",
+        "int6 per-tensor + act8",
+        "int3 per-channel + act8",
+        "int3 per-tensor + act8",
+        "FP8 E4M3 per-channel + act8",
+        "FP8 E4M3 per-tensor + act8",
+        "NF4 block 64 + act8",
+    }
+    at.multiselect(key="compress_bits").set_value([]).run()
+    assert_no_exception(at)  # float formats alone still sweep
+    at.multiselect(key="compress_formats").set_value([]).run()
+    assert any("at least one bitwidth" in str(i.value) for i in at.info)
+
+
+def test_deep_link_selects_the_run_and_bits_and_bad_values_warn(open_page, runs_dir, trained):
+    store_run(runs_dir, trained, "first")
+    store_run(runs_dir, trained, "second")
+    at = open_page(PAGE, query={"run": "first", "bits": "8,3", "granularity": "per-tensor"})
+    assert_no_exception(at)
+    assert at.selectbox(key="compress_run").value == "first"
+    assert sorted(at.multiselect(key="compress_bits").value) == [3, 8]
+    assert at.selectbox(key="compress_granularity").value == "per-tensor"
+    bad = open_page(PAGE, query={"run": "nope", "bits": "8,99"})
+    assert_no_exception(bad)
+    warnings = " ".join(str(w.value) for w in bad.warning)
+    assert "nope" in warnings and "bits=8,99" in warnings
+    assert bad.selectbox(key="compress_run").value == "second"
+
+
+def test_a_run_whose_weights_are_gone_shows_a_message_not_a_traceback(open_page, runs_dir, trained):
+    store = store_run(runs_dir, trained, "broken")
+    (store.weights_dir / "broken" / "student.safetensors").unlink()
+    (store.weights_dir / "broken" / "teacher.safetensors").write_bytes(b"garbage")
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "cannot be quantized" in errors and "broken" in errors and "Train the run again" in errors
+
+
+def test_the_layer_goes_to_the_playground(open_page, runs_dir, trained):
+    store_run(runs_dir, trained, "run1")
+    at = open_page(PAGE)
+    at.selectbox(key="compress_layer").set_value("3")
+    at.button(key="compress_to_playground").click().run()
+    assert_no_exception(at)
+    assert "Quantization playground" in at.title[0].value
+    values = [float(v) for v in at.text_area(key="quant_text").value.split(",")]
+    assert len(values) == 10 * 128  # the student's second layer, 128 -> 10
+    assert at.multiselect(key="quant_bits").value == [2]
+
+
+def test_the_trainer_links_a_finished_run_to_this_page(open_page, runs_dir, trained):
+    store_run(runs_dir, trained, "linked")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/distillation.py")
+    at.session_state["distill_job"] = "linked"
+    at.run()
+    assert_no_exception(at)
+    links = [link for link in at.page_link if "Compress this run" in link.proto.label]
+    assert len(links) == 1
+    assert "compress" in links[0].proto.page and "run=linked" in links[0].proto.query_string
