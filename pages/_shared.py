@@ -195,12 +195,14 @@ def t(key: str, /, **fmt: object) -> str:
 
 
 def _keep_lang_in_url(code: str) -> None:
-    from compression.i18n import DEFAULT_LANG
+    """Write the language into ?lang= (English is the default and needs none); a bad value is left alone in
+    English, so the page that reads it can still say what was wrong."""
+    from compression.i18n import DEFAULT_LANG, LANGUAGES
 
     current = st.query_params.get(LANG_PARAM)
     if code != DEFAULT_LANG and current != code:
         st.query_params[LANG_PARAM] = code
-    elif code == DEFAULT_LANG and current is not None and current != DEFAULT_LANG:
+    elif code == DEFAULT_LANG and current in LANGUAGES and current != DEFAULT_LANG:
         del st.query_params[LANG_PARAM]
 
 
@@ -214,17 +216,19 @@ def set_lang(code: str) -> None:
 
 
 def sync_lang() -> str:
-    """Once per run, in the router: ?lang= in the URL wins (a shared link), else the session's choice; a bad
-    value warns and is dropped from the URL. The choice is written back to the URL, because Streamlit drops
-    query parameters when the visitor moves to another page."""
+    """Once per run, in the router: ?lang= in the URL wins (a shared link), else the session's choice, else
+    English. A bad value warns once per session and is ignored. The choice is written back to the URL,
+    because Streamlit drops query parameters when the visitor moves to another page."""
     from compression.i18n import parse_lang
 
-    if st.query_params.get(LANG_PARAM):
-        code = query_param(LANG_PARAM, parse_lang, None)
-        if code is not None:
-            st.session_state[LANG_STATE] = code
-        else:
-            del st.query_params[LANG_PARAM]
+    raw = st.query_params.get(LANG_PARAM)
+    if raw:
+        try:
+            st.session_state[LANG_STATE] = parse_lang(raw)
+        except ValueError:
+            if st.session_state.get("_lang_warned") != raw:
+                st.session_state["_lang_warned"] = raw
+                query_param(LANG_PARAM, parse_lang, None)  # the same escaped warning as every link parameter
     code = lang()
     _keep_lang_in_url(code)
     return code
