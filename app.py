@@ -45,7 +45,9 @@ def device_panel() -> None:
         if info.total_memory_bytes is not None:
             free = format_bytes(info.free_memory_bytes) if info.free_memory_bytes is not None else "?"
             st.caption(t("app.device.memory", total=format_bytes(info.total_memory_bytes), free=free))
-        build = t("app.device.cuda_build", version=info.cuda_version) if info.cuda_version else t("app.device.cpu_build")
+        build = (
+            t("app.device.cuda_build", version=info.cuda_version) if info.cuda_version else t("app.device.cpu_build")
+        )
         st.caption(
             t(
                 "app.device.versions",
@@ -59,9 +61,7 @@ def device_panel() -> None:
 
 sync_lang()
 pages = [st.Page(HOME.file, title=page_title(HOME), icon=HOME.icon, url_path=HOME.url_path, default=True)]
-pages += [
-    st.Page(s.file, title=page_title(s), icon=s.icon, url_path=s.url_path) for s in existing_feature_pages()
-]
+pages += [st.Page(s.file, title=page_title(s), icon=s.icon, url_path=s.url_path) for s in existing_feature_pages()]
 current = st.navigation(pages, position="sidebar", expanded=True)
 language_switch()
 device_panel()

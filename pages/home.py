@@ -65,9 +65,17 @@ with st.expander(t("home.machine.heading")):
     except ValueError as exc:
         st.error(t("app.device.settings_error", error=exc))
     else:
-        build = t("app.device.cuda_build", version=info.cuda_version) if info.cuda_version else t("app.device.cpu_build")
+        build = (
+            t("app.device.cuda_build", version=info.cuda_version) if info.cuda_version else t("app.device.cpu_build")
+        )
         st.markdown(
-            t("home.machine.summary", device=info.summary, torch=info.torch_version, build=build, threads=info.cpu_threads)
+            t(
+                "home.machine.summary",
+                device=info.summary,
+                torch=info.torch_version,
+                build=build,
+                threads=info.cpu_threads,
+            )
         )
         if info.kind == "cpu":
             st.caption(t("home.machine.cpu_note"))

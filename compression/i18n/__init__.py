@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import string
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -63,7 +63,7 @@ def load_catalogue(path: Path) -> dict[str, str]:
     return out
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue(lang: str) -> dict[str, str]:
     """The packaged catalogue of `lang`, loaded once per process."""
     return load_catalogue(CATALOGUE_DIR / f"{parse_lang(lang)}.yaml")

@@ -7,7 +7,9 @@ from tests.app.conftest import assert_no_exception
 
 
 def _sidebar_text(at) -> str:
-    return " ".join(str(m.value) for m in at.sidebar.markdown) + " " + " ".join(str(c.value) for c in at.sidebar.caption)
+    return (
+        " ".join(str(m.value) for m in at.sidebar.markdown) + " " + " ".join(str(c.value) for c in at.sidebar.caption)
+    )
 
 
 def _url_lang(at) -> str | None:
