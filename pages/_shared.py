@@ -234,26 +234,27 @@ def sync_lang() -> str:
     return code
 
 
-def _on_language_switch() -> None:
-    choice = st.session_state.get("lang_switch")
+def _on_language_switch(key: str) -> None:
+    choice = st.session_state.get(key)
     if choice:
         set_lang(choice)
 
 
-def language_switch(container: object = None) -> None:
-    """The language control (in the sidebar by default). Its state follows lang(), so a link or another
-    control that changed the language shows here too."""
+def language_switch(container: object = None, key: str = "lang_switch") -> None:
+    """The language control: in the sidebar by default (app.py), or in `container` with its own `key` (a page
+    that wants one beside its title). Every such control follows lang() and changes it through set_lang()."""
     from compression.i18n import LANGUAGE_NAMES, LANGUAGES
 
     where = container if container is not None else st.sidebar
-    st.session_state["lang_switch"] = lang()
+    st.session_state[key] = lang()
     where.segmented_control(  # type: ignore[attr-defined]
         t("app.language"),
         list(LANGUAGES),
         format_func=LANGUAGE_NAMES.get,
-        key="lang_switch",
+        key=key,
         required=True,
         on_change=_on_language_switch,
+        args=(key,),
     )
 
 

@@ -41,7 +41,8 @@ else:
     other = st.toggle(t("home.table.toggle_original"), key="home_table_zh")
     table_lang = "zh" if other else "en"
 st.caption(t("home.table.source", title=ARTICLE_TITLE[table_lang]))
-st.dataframe(comparison_table(table_lang), width="stretch")
+# st.table, not st.dataframe: an explanatory table wraps its text instead of cutting it or scrolling sideways.
+st.table(comparison_table(table_lang), border="horizontal")
 st.caption(t("home.table.note"))
 
 pages = existing_feature_pages()

@@ -7,7 +7,7 @@ def test_home_renders_title_table_and_device(open_page):
     at = open_page("pages/home.py")
     assert_no_exception(at)
     assert at.title[0].value == "Compression Lab"
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table.columns) == ["Quantization", "Knowledge distillation"]
     assert "Goal" in table.index
     # The sidebar device panel names the device training will use.
@@ -20,7 +20,7 @@ def test_home_table_switches_to_chinese_original(open_page):
     at = open_page("pages/home.py")
     at.toggle(key="home_table_zh").set_value(True).run()
     assert_no_exception(at)
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table.columns) == ["量化", "知识蒸馏"]
     assert "目标" in table.index
 

@@ -40,9 +40,9 @@ def test_lang_zh_link_shows_chinese_home_and_sidebar(open_page):
         text("home.distillation.heading", "zh"),
     ]
     # The article's table is shown in Chinese first; the toggle offers the English translation.
-    assert list(at.dataframe[0].value.columns) == ["量化", "知识蒸馏"]
+    assert list(at.table[0].value.columns) == ["量化", "知识蒸馏"]
     at.toggle(key="home_table_en").set_value(True).run()
-    assert list(at.dataframe[0].value.columns) == ["Quantization", "Knowledge distillation"]
+    assert list(at.table[0].value.columns) == ["Quantization", "Knowledge distillation"]
     assert _url_lang(at) == "zh"
 
 
