@@ -6,7 +6,7 @@ import streamlit as st
 
 from compression.article import ARTICLE_TITLE, comparison_table
 from compression.config import Settings
-from compression.device import DeviceInfo, device_info
+from compression.device import DeviceInfo, device_info, format_bytes
 from pages._shared import existing_feature_pages, lang, lang_query, page_blurb, page_title, require_router, t
 
 require_router()
@@ -69,10 +69,14 @@ with st.expander(t("home.machine.heading")):
         build = (
             t("app.device.cuda_build", version=info.cuda_version) if info.cuda_version else t("app.device.cpu_build")
         )
+        device = f"{ {'cuda': 'CUDA', 'mps': 'Apple MPS'}.get(info.kind, 'CPU') }: {info.name}"
+        if info.total_memory_bytes is not None:
+            free = format_bytes(info.free_memory_bytes) if info.free_memory_bytes is not None else "?"
+            device += f" ({t('app.device.memory', total=format_bytes(info.total_memory_bytes), free=free)})"
         st.markdown(
             t(
                 "home.machine.summary",
-                device=info.summary,
+                device=device,
                 torch=info.torch_version,
                 build=build,
                 threads=info.cpu_threads,

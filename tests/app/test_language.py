@@ -39,6 +39,8 @@ def test_lang_zh_link_shows_chinese_home_and_sidebar(open_page):
         text("home.quantization.heading", "zh"),
         text("home.distillation.heading", "zh"),
     ]
+    machine = [str(m.value) for m in at.expander[0].markdown]
+    assert any(m.startswith("训练运行在 **CPU") or m.startswith("训练运行在 **CUDA") for m in machine), machine
     # The article's table is shown in Chinese first; the toggle offers the English translation.
     assert list(at.table[0].value.columns) == ["量化", "知识蒸馏"]
     at.toggle(key="home_table_en").set_value(True).run()
