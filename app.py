@@ -53,7 +53,7 @@ def device_panel() -> None:
                 "app.device.versions",
                 torch=info.torch_version,
                 build=build,
-                threads=info.cpu_threads,
+                threads=settings.train_threads,  # what one training uses, not this process's torch threads
                 cores=info.cpu_count,
             )
         )

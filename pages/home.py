@@ -62,7 +62,8 @@ if pages:
 
 with st.expander(t("home.machine.heading")):
     try:
-        info = _machine(Settings.from_env().device)
+        settings = Settings.from_env()
+        info = _machine(settings.device)
     except ValueError as exc:
         st.error(t("app.device.settings_error", error=exc))
     else:
@@ -79,7 +80,8 @@ with st.expander(t("home.machine.heading")):
                 device=device,
                 torch=info.torch_version,
                 build=build,
-                threads=info.cpu_threads,
+                threads=settings.train_threads,
+                cores=info.cpu_count,
             )
         )
         if info.kind == "cpu":
