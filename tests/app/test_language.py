@@ -33,7 +33,7 @@ def test_lang_zh_link_shows_chinese_home_and_sidebar(open_page):
     assert at.title[0].value == "模型压缩实验室"
     sidebar = _sidebar_text(at)
     assert "训练设备" in sidebar and "Training device" not in sidebar
-    assert "CPU 线程" in sidebar or "GPU" in sidebar
+    assert "训练使用" in sidebar and "个 CPU 核" in sidebar
     assert [s.value for s in at.subheader][:3] == [
         text("home.what.heading", "zh"),
         text("home.quantization.heading", "zh"),
