@@ -49,8 +49,8 @@ test-app: dev-venv
 test-e2e: dev-venv chromium
 	$(PY) -m pytest tests/e2e -q
 
-## make bench: every benchmark under benchmarks/, ratios measured side by side
-bench: venv
+## make bench: every benchmark under benchmarks/, ratios measured side by side (browser ones need chromium + playwright)
+bench: dev-venv chromium
 	@set -e; shopt -s nullglob; for script in benchmarks/*.py; do \
 		echo "==== $$script ===="; \
 		$(PY) $$script; \

@@ -1,4 +1,4 @@
-"""Compression Lab: the router. Page config, navigation over pages/, and the sidebar device panel."""
+"""Compression Lab: the router. Page config, navigation over pages/, and the sidebar (language, device panel)."""
 
 from __future__ import annotations
 
@@ -6,43 +6,64 @@ import streamlit as st
 
 from compression.config import Settings
 from compression.device import DeviceInfo, device_info, format_bytes
-from pages._shared import HOME, existing_feature_pages, report_unexpected
+from pages._shared import (
+    HOME,
+    existing_feature_pages,
+    language_switch,
+    page_title,
+    report_unexpected,
+    sync_lang,
+    t,
+)
 
 st.set_page_config(
     page_title="Compression Lab",
     page_icon=":material/compress:",
     layout="wide",
-    initial_sidebar_state="expanded",
+    # "auto": open on a laptop or projector, collapsed on a phone (Streamlit's breakpoint is 768 px).
+    initial_sidebar_state="auto",
 )
 
 
 @st.cache_data(ttl=15, show_spinner=False)
 def _device_panel_info(preference: str) -> DeviceInfo:
-    """Cached a few seconds: free GPU memory changes while jobs run."""
+    """Shared by every visitor, refreshed after a few seconds: free GPU memory changes while jobs run."""
     return device_info(preference)
 
 
 def device_panel() -> None:
     """Sidebar: the device training will use, its memory, torch/CUDA versions, CPU threads."""
     with st.sidebar.container(border=True, key="device_panel"):
-        st.markdown("**:material/memory: Training device**")
+        st.markdown(t("app.device.heading"))
         try:
             settings = Settings.from_env()
             info = _device_panel_info(settings.device)
         except ValueError as exc:
-            st.error(f"Device settings: {exc}")
+            st.error(t("app.device.settings_error", error=exc))
             return
         st.markdown(f"`{info.device}` · {info.name}")
         if info.total_memory_bytes is not None:
             free = format_bytes(info.free_memory_bytes) if info.free_memory_bytes is not None else "?"
-            st.caption(f"Memory: {format_bytes(info.total_memory_bytes)} total, {free} free")
-        cuda = f"CUDA build {info.cuda_version}" if info.cuda_version else "CPU-only build"
-        st.caption(f"torch {info.torch_version} · {cuda} · {info.cpu_threads} CPU threads of {info.cpu_count} cores")
+            st.caption(t("app.device.memory", total=format_bytes(info.total_memory_bytes), free=free))
+        build = (
+            t("app.device.cuda_build", version=info.cuda_version) if info.cuda_version else t("app.device.cpu_build")
+        )
+        st.caption(
+            t(
+                "app.device.versions",
+                torch=info.torch_version,
+                build=build,
+                threads=settings.train_threads,  # what one training uses, not this process's torch threads
+                cores=info.cpu_count,
+            )
+        )
 
 
-pages = [st.Page(HOME.file, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)]
-pages += [st.Page(s.file, title=s.title, icon=s.icon, url_path=s.url_path) for s in existing_feature_pages()]
+sync_lang()
+pages = [st.Page(HOME.file, title=page_title(HOME), icon=HOME.icon, url_path=HOME.url_path, default=True)]
+pages += [st.Page(s.file, title=page_title(s), icon=s.icon, url_path=s.url_path) for s in existing_feature_pages()]
 current = st.navigation(pages, position="sidebar", expanded=True)
+language_switch()
 device_panel()
 
 try:

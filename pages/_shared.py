@@ -32,6 +32,15 @@ class PageSpec:
     def exists(self) -> bool:
         return (ROOT / self.file).is_file()
 
+    @property
+    def title_key(self) -> str:
+        """Catalogue key of the navigation title (compression/i18n/*.yaml): app.nav.<url_path>."""
+        return f"app.nav.{self.url_path}"
+
+    @property
+    def blurb_key(self) -> str:
+        return f"app.blurb.{self.url_path}"
+
 
 HOME = PageSpec("pages/home.py", "home", "Home", ":material/home:", "What model compression is, and where to start.")
 FEATURE_PAGES: tuple[PageSpec, ...] = (
@@ -124,12 +133,7 @@ def show_error(exc: BaseException, what: str = "") -> None:
 def report_unexpected(exc: BaseException, where: str) -> None:
     """Log an unexpected exception with its traceback on the server; show the visitor a calm message."""
     LOGGER.exception("Unexpected error in %s", where, exc_info=exc)
-    st.error(
-        f"Something went wrong while showing this page ({type(exc).__name__}). "
-        "Your inputs are kept: change a value or reload the page to try again. "
-        "The error has been logged on the server.",
-        icon=":material/error:",
-    )
+    st.error(t("app.error.unexpected", error=type(exc).__name__), icon=":material/error:")
 
 
 # --- Who is this visitor? -------------------------------------------------------------------------------
@@ -184,3 +188,108 @@ def presenter_login(key: str) -> bool:
             st.rerun()
         st.error("That is not the presenter key.", icon=":material/key_off:")
     return False
+
+
+# --- Language -----------------------------------------------------------------------------------------------
+# One switch for every page. The visitor's language lives in st.session_state[LANG_STATE] and in the URL
+# (?lang=zh), so a shared link opens in the sender's language. app.py calls sync_lang() once per run, before
+# the page; pages call lang() and t(key, **fmt). The sidebar control (language_switch) and any in-page control
+# change it through set_lang(), which writes both places.
+
+LANG_STATE = "_lang"
+LANG_PARAM = "lang"
+
+
+def lang() -> str:
+    """This visitor's language code ('en' or 'zh')."""
+    from compression.i18n import DEFAULT_LANG
+
+    return str(st.session_state.get(LANG_STATE, DEFAULT_LANG))
+
+
+def t(key: str, /, **fmt: object) -> str:
+    """The UI text `key` in this visitor's language, formatted with `fmt` (compression.i18n.t)."""
+    from compression.i18n import t as lookup
+
+    return lookup(key, lang(), **fmt)
+
+
+def _keep_lang_in_url(code: str) -> None:
+    """Write the language into ?lang= (English is the default and needs none); a bad value is left alone in
+    English, so the page that reads it can still say what was wrong."""
+    from compression.i18n import DEFAULT_LANG, LANGUAGES
+
+    current = st.query_params.get(LANG_PARAM)
+    if code != DEFAULT_LANG and current != code:
+        st.query_params[LANG_PARAM] = code
+    elif code == DEFAULT_LANG and current in LANGUAGES and current != DEFAULT_LANG:
+        del st.query_params[LANG_PARAM]
+
+
+def set_lang(code: str) -> None:
+    """Switch this visitor's language (session and URL). Callable from a widget callback."""
+    from compression.i18n import parse_lang
+
+    code = parse_lang(code)
+    st.session_state[LANG_STATE] = code
+    _keep_lang_in_url(code)
+
+
+def sync_lang() -> str:
+    """Once per run, in the router: ?lang= in the URL wins (a shared link), else the session's choice, else
+    English. A bad value warns once per session and is ignored. The choice is written back to the URL,
+    because Streamlit drops query parameters when the visitor moves to another page."""
+    from compression.i18n import parse_lang
+
+    raw = st.query_params.get(LANG_PARAM)
+    if raw:
+        try:
+            st.session_state[LANG_STATE] = parse_lang(raw)
+        except ValueError:
+            if st.session_state.get("_lang_warned") != raw:
+                st.session_state["_lang_warned"] = raw
+                query_param(LANG_PARAM, parse_lang, None)  # the same escaped warning as every link parameter
+    code = lang()
+    _keep_lang_in_url(code)
+    return code
+
+
+def _on_language_switch(key: str) -> None:
+    choice = st.session_state.get(key)
+    if choice:
+        set_lang(choice)
+
+
+def language_switch(container: object = None, key: str = "lang_switch") -> None:
+    """The language control: in the sidebar by default (app.py), or in `container` with its own `key` (a page
+    that wants one beside its title). Every such control follows lang() and changes it through set_lang()."""
+    from compression.i18n import LANGUAGE_NAMES, LANGUAGES
+
+    where = container if container is not None else st.sidebar
+    st.session_state[key] = lang()
+    where.segmented_control(  # type: ignore[attr-defined]
+        t("app.language"),
+        list(LANGUAGES),
+        format_func=LANGUAGE_NAMES.get,
+        key=key,
+        required=True,
+        on_change=_on_language_switch,
+        args=(key,),
+    )
+
+
+def page_title(spec: PageSpec) -> str:
+    """A page's navigation title in this visitor's language."""
+    return t(spec.title_key)
+
+
+def page_blurb(spec: PageSpec) -> str:
+    return t(spec.blurb_key)
+
+
+def lang_query() -> dict[str, str]:
+    """Query parameters that carry the language into a st.page_link: {} in English, {'lang': 'zh'} else."""
+    from compression.i18n import DEFAULT_LANG
+
+    code = lang()
+    return {} if code == DEFAULT_LANG else {LANG_PARAM: code}

@@ -5,70 +5,84 @@ from __future__ import annotations
 import streamlit as st
 
 from compression.article import ARTICLE_TITLE, comparison_table
-from pages._shared import existing_feature_pages, require_router
+from compression.config import Settings
+from compression.device import DeviceInfo, device_info, format_bytes
+from pages._shared import existing_feature_pages, lang, lang_query, page_blurb, page_title, require_router, t
 
 require_router()
 
-st.title("Compression Lab", anchor=False)
-st.markdown(
-    "Learn model compression by doing it: quantize numbers and watch the rounding error, "
-    "distil a small network from a large one and watch it catch up, and test what you understood."
-)
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _machine(preference: str) -> DeviceInfo:
+    """Shared by every visitor: the device does not change between two visits."""
+    return device_info(preference)
+
+
+st.title(t("home.title"), anchor=False)
+st.markdown(t("home.intro"))
 
 left, right = st.columns(2, gap="large")
 with left:
-    st.subheader(":material/compress: What is model compression?", anchor=False)
-    st.markdown(
-        "A trained network is mostly numbers: millions of float32 weights. Compression makes the model "
-        "**smaller and faster** (less memory, less bandwidth, less energy per prediction) while keeping "
-        "as much of its accuracy as possible. That is what lets a model run on a phone, a microcontroller, "
-        "or serve many more users on the same GPU."
-    )
+    st.subheader(t("home.what.heading"), anchor=False)
+    st.markdown(t("home.what.body"))
 with right:
-    st.subheader(":material/straighten: Quantization", anchor=False)
-    st.markdown(
-        "Store and compute with **fewer bits per number**: map each float to one of 2^b integer levels "
-        "with a scale and a zero point, `q = clamp(round(x / scale) + zero_point, qmin, qmax)`. "
-        "8 bits make a model 4× smaller than float32; the price is a rounding error of at most half a step."
-    )
-    st.subheader(":material/school: Knowledge distillation", anchor=False)
-    st.markdown(
-        "Train a **small student to imitate a large teacher**. The teacher's softened output "
-        "probabilities (a temperature T > 1) tell the student which wrong answers are *almost* right, "
-        "which is more information per example than the hard label alone (Hinton, Vinyals & Dean, 2015)."
-    )
+    st.subheader(t("home.quantization.heading"), anchor=False)
+    st.markdown(t("home.quantization.body"))
+    st.subheader(t("home.distillation.heading"), anchor=False)
+    st.markdown(t("home.distillation.body"))
 
-st.subheader(":material/table_chart: Quantization vs distillation, from the article", anchor=False)
-show_original = st.toggle("Show the Chinese original (中文原文)", key="home_table_zh")
-st.caption(f"Source: *{ARTICLE_TITLE['zh' if show_original else 'en']}*, question 6.")
-st.dataframe(comparison_table("zh" if show_original else "en"), width="stretch")
-st.caption(
-    "A note on the table: distillation's usual aim is a smaller model that keeps the teacher's accuracy; "
-    "it is not a technique for interpretability. The two methods also combine: distil first, then quantize the student."
-)
+st.subheader(t("home.table.heading"), anchor=False)
+# The table shows the visitor's language; the toggle shows the other one (the Chinese original, or the
+# English translation). One toggle key per language, so switching language starts from the visitor's own.
+if lang() == "zh":
+    other = st.toggle(t("home.table.toggle_translation"), key="home_table_en")
+    table_lang = "en" if other else "zh"
+else:
+    other = st.toggle(t("home.table.toggle_original"), key="home_table_zh")
+    table_lang = "zh" if other else "en"
+st.caption(t("home.table.source", title=ARTICLE_TITLE[table_lang]))
+# st.table, not st.dataframe: an explanatory table wraps its text instead of cutting it or scrolling sideways.
+st.table(comparison_table(table_lang), border="horizontal")
+st.caption(t("home.table.note"))
 
 pages = existing_feature_pages()
 if pages:
-    st.subheader(":material/explore: Start here", anchor=False)
+    st.subheader(t("home.start.heading"), anchor=False)
     for column, spec in zip(st.columns(len(pages)), pages, strict=True):
         with column.container(border=True):
-            st.markdown(f"**{spec.title}**")
-            st.caption(spec.blurb)
-            st.page_link(spec.file, label=f"Open {spec.title.lower()}", icon=spec.icon)
+            title = page_title(spec)
+            st.markdown(f"**{title}**")
+            st.caption(page_blurb(spec))
+            st.page_link(
+                spec.file,
+                label=t("home.start.open", page=title.lower() if lang() == "en" else title),
+                icon=spec.icon,
+                query_params=lang_query(),
+            )
 
-with st.expander(":material/memory: The machine behind this app"):
-    from compression.config import Settings
-    from compression.device import device_info
-
+with st.expander(t("home.machine.heading")):
     try:
-        info = device_info(Settings.from_env().device)
+        settings = Settings.from_env()
+        info = _machine(settings.device)
     except ValueError as exc:
-        st.error(f"Device settings: {exc}")
+        st.error(t("app.device.settings_error", error=exc))
     else:
+        build = (
+            t("app.device.cuda_build", version=info.cuda_version) if info.cuda_version else t("app.device.cpu_build")
+        )
+        device = f"{ {'cuda': 'CUDA', 'mps': 'Apple MPS'}.get(info.kind, 'CPU') }: {info.name}"
+        if info.total_memory_bytes is not None:
+            free = format_bytes(info.free_memory_bytes) if info.free_memory_bytes is not None else "?"
+            device += f" ({t('app.device.memory', total=format_bytes(info.total_memory_bytes), free=free)})"
         st.markdown(
-            f"Training runs on **{info.summary}**. torch {info.torch_version}, "
-            f"{'CUDA build ' + info.cuda_version if info.cuda_version else 'CPU-only build'}, "
-            f"{info.cpu_threads} CPU threads."
+            t(
+                "home.machine.summary",
+                device=device,
+                torch=info.torch_version,
+                build=build,
+                threads=settings.train_threads,
+                cores=info.cpu_count,
+            )
         )
         if info.kind == "cpu":
-            st.caption("No GPU here: the trainer uses the CPU, one training at a time, so the pages stay responsive.")
+            st.caption(t("home.machine.cpu_note"))

@@ -1,7 +1,8 @@
 """End-to-end harness: `streamlit run app.py` on a free port, driven by Debian chromium through playwright.
 
 The browser is /usr/bin/chromium (never `playwright install`). Screenshots of what users see are saved
-under a temporary folder (printed at the end), or under $COMPRESSION_LAB_SCREENSHOTS when set.
+under a temporary folder, or under $COMPRESSION_LAB_SCREENSHOTS when set; the folder is printed in pytest's
+terminal summary at the end of the run (pytest_terminal_summary below: a print from a fixture is swallowed).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 APP_TIMEOUT_MS = 90_000
+_SCREENSHOT_DIRS: list[Path] = []
 
 
 @dataclass
@@ -56,8 +58,16 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     target = os.environ.get("COMPRESSION_LAB_SCREENSHOTS")
     path = Path(target) if target else tmp_path_factory.mktemp("screenshots")
     path.mkdir(parents=True, exist_ok=True)
+    _SCREENSHOT_DIRS.append(path)
     yield path
-    print(f"\nScreenshots of each page: {path}")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # noqa: ANN001 - pytest's TerminalReporter
+    """Name the screenshot folder after the test results, where it is seen (with or without -s)."""
+    for path in _SCREENSHOT_DIRS:
+        shots = len(list(path.glob("*.png")))
+        terminalreporter.write_sep("-", "screenshots")
+        terminalreporter.write_line(f"Screenshots of each page ({shots} PNG files): {path}")
 
 
 def start_server(log_dir: Path, extra_env: dict[str, str] | None = None) -> Server:
