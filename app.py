@@ -6,7 +6,7 @@ import streamlit as st
 
 from compression.config import Settings
 from compression.device import DeviceInfo, device_info, format_bytes
-from pages._shared import HOME, existing_feature_pages, report_unexpected
+from pages._shared import HOME, existing_feature_pages, mark_interrupted_runs, report_unexpected
 
 st.set_page_config(
     page_title="Compression Lab",
@@ -37,12 +37,15 @@ def device_panel() -> None:
             free = format_bytes(info.free_memory_bytes) if info.free_memory_bytes is not None else "?"
             st.caption(f"Memory: {format_bytes(info.total_memory_bytes)} total, {free} free")
         cuda = f"CUDA build {info.cuda_version}" if info.cuda_version else "CPU-only build"
-        st.caption(f"torch {info.torch_version} · {cuda} · {info.cpu_threads} CPU threads of {info.cpu_count} cores")
+        st.caption(
+            f"torch {info.torch_version} · {cuda} · {settings.train_threads} CPU threads of {info.cpu_count} cores"
+        )
 
 
 pages = [st.Page(HOME.file, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)]
 pages += [st.Page(s.file, title=s.title, icon=s.icon, url_path=s.url_path) for s in existing_feature_pages()]
 current = st.navigation(pages, position="sidebar", expanded=True)
+mark_interrupted_runs()  # once per server process: runs a crashed server left "running" become "interrupted"
 device_panel()
 
 try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import assert_no_exception
@@ -14,7 +13,7 @@ PAGE = "pages/distillation.py"
 # A short real run: the article's MLP teacher for 3 epochs, students for 3 epochs.
 SHORT = {"dataset": "digits", "teacher": "article-teacher", "student": "article-student", "epochs": "3"}
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)
