@@ -129,7 +129,9 @@ def test_short_run_completes_and_shows_results_then_reopens_from_history(open_pa
     history = frame_with(at, "distilled %")
     assert job_id in list(history["id"]) and history.iloc[0]["status"] == "done"
     # Missing values (the teacher's agreement with itself, a failed run's accuracies) show as "–", not "None".
-    placeholders = [f.proto.placeholder for f in at.dataframe if {"distilled %", "agrees with teacher %"} & set(f.value.columns)]
+    placeholders = [
+        f.proto.placeholder for f in at.dataframe if {"distilled %", "agrees with teacher %"} & set(f.value.columns)
+    ]
     assert placeholders == ["–", "–"]
     assert "1 CPU threads of" in " ".join(str(c.value) for c in at.sidebar.caption)  # the training threads
     # Reopen it from the history in a fresh session.
