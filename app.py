@@ -10,6 +10,7 @@ from pages._shared import (
     HOME,
     existing_feature_pages,
     language_switch,
+    mark_interrupted_runs,
     page_title,
     report_unexpected,
     sync_lang,
@@ -64,6 +65,7 @@ pages = [st.Page(HOME.file, title=page_title(HOME), icon=HOME.icon, url_path=HOM
 pages += [st.Page(s.file, title=page_title(s), icon=s.icon, url_path=s.url_path) for s in existing_feature_pages()]
 current = st.navigation(pages, position="sidebar", expanded=True)
 language_switch()
+mark_interrupted_runs()  # once per server process: runs a crashed server left "running" become "interrupted"
 device_panel()
 
 try:

@@ -28,6 +28,17 @@ def _env_int(name: str, default: int, minimum: int = 1) -> int:
     return value
 
 
+def _env_float(name: str, default: float, minimum: float) -> float:
+    raw = _env(name, repr(default))
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{ENV_PREFIX}{name} must be a number, got {raw!r}.") from exc
+    if not value >= minimum or value == float("inf"):
+        raise ValueError(f"{ENV_PREFIX}{name} must be a finite number of at least {minimum}, got {raw}.")
+    return value
+
+
 def _env_bool(name: str, default: bool) -> bool:
     raw = _env(name, "1" if default else "0").lower()
     if raw in {"1", "true", "yes", "on"}:
@@ -55,10 +66,21 @@ class Settings:
     """Most jobs waiting in the training queue (COMPRESSION_LAB_MAX_QUEUE)."""
     max_epochs: int
     """Most student epochs one job may ask for (COMPRESSION_LAB_MAX_EPOCHS)."""
-    max_sample_passes: int
-    """Most training-sample passes one job may ask for, all its models together (COMPRESSION_LAB_MAX_SAMPLE_PASSES)."""
+    max_sample_passes: int | None
+    """Most training-sample passes one job may ask for, all its models together (COMPRESSION_LAB_MAX_SAMPLE_PASSES);
+    None (the default): only the estimated time below bounds the work."""
     train_threads: int
     """CPU threads a training job may use (COMPRESSION_LAB_TRAIN_THREADS)."""
+    max_job_seconds: float = 600.0
+    """Most estimated training time of one job (COMPRESSION_LAB_MAX_JOB_MINUTES, in minutes; default 10)."""
+    train_gflops: float = 50.0
+    """Training throughput the estimate assumes, GFLOP/s (COMPRESSION_LAB_TRAIN_GFLOPS; default 50 per thread)."""
+    max_params: int = 20_000_000
+    """Most parameters of the teacher or the student (COMPRESSION_LAB_MAX_PARAMS)."""
+    max_job_memory_mb: int = 3072
+    """Most estimated memory of one job in MiB (COMPRESSION_LAB_MAX_JOB_MEMORY_MB)."""
+    max_jobs_per_visitor: int = 2
+    """Most queued or running jobs one visitor may have; the presenter is exempt (COMPRESSION_LAB_MAX_JOBS_PER_VISITOR)."""
     presenter_key: str | None = None
     """Secret that makes a visitor the presenter (COMPRESSION_LAB_PRESENTER_KEY); None: only localhost is."""
 
@@ -71,6 +93,7 @@ class Settings:
     def from_env(cls) -> Settings:
         cpu_count = os.cpu_count() or 1
         runs_dir = Path(_env("RUNS_DIR", "runs")).expanduser()
+        train_threads = _env_int("TRAIN_THREADS", max(1, cpu_count - 1))
         return cls(
             data_dir=Path(_env("DATA_DIR", "data")).expanduser(),
             runs_dir=runs_dir,
@@ -79,9 +102,14 @@ class Settings:
             allow_download=_env_bool("ALLOW_DOWNLOAD", False),
             max_queue=_env_int("MAX_QUEUE", 8),
             max_epochs=_env_int("MAX_EPOCHS", 2000),
-            # About 10 minutes of MLP training on one CPU thread: no single job holds the room's queue for hours.
-            max_sample_passes=_env_int("MAX_SAMPLE_PASSES", 40_000_000),
+            max_sample_passes=_env_int("MAX_SAMPLE_PASSES", 0, minimum=0) or None,
             # Leave one core to the web server so pages stay responsive while training.
-            train_threads=_env_int("TRAIN_THREADS", max(1, cpu_count - 1)),
+            train_threads=train_threads,
+            # No single job holds the room's queue for long: the work estimate (FLOPs / throughput) is bounded.
+            max_job_seconds=60.0 * _env_float("MAX_JOB_MINUTES", 10.0, minimum=0.1),
+            train_gflops=_env_float("TRAIN_GFLOPS", 50.0 * train_threads, minimum=0.001),
+            max_params=_env_int("MAX_PARAMS", 20_000_000),
+            max_job_memory_mb=_env_int("MAX_JOB_MEMORY_MB", 3072),
+            max_jobs_per_visitor=_env_int("MAX_JOBS_PER_VISITOR", 2),
             presenter_key=os.environ.get(ENV_PREFIX + "PRESENTER_KEY", "").strip() or None,
         )

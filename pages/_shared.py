@@ -293,3 +293,18 @@ def lang_query() -> dict[str, str]:
 
     code = lang()
     return {} if code == DEFAULT_LANG else {LANG_PARAM: code}
+
+
+@st.cache_resource(show_spinner=False)
+def mark_interrupted_runs() -> int:
+    """Once per server process, at its first page view: runs a previous server left queued or running become
+    "interrupted" in the run store (before any page shows them as live). Returns how many; 0 when the store
+    cannot be opened (the trainer page says why)."""
+    from compression.config import Settings
+    from compression.distillation.store import RunStore
+
+    try:
+        return RunStore(Settings.from_env().runs_dir).mark_interrupted()
+    except ValueError:  # bad settings or StorageError
+        LOGGER.exception("Could not mark interrupted runs at start-up")
+        return 0

@@ -27,3 +27,15 @@ def isolated_lab_dirs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
             os.environ.pop("COMPRESSION_LAB_" + key, None)
         else:
             os.environ["COMPRESSION_LAB_" + key] = value
+
+
+@pytest.fixture
+def one_torch_thread():
+    """torch on one intra-op thread for this test (a 2-core machine shared with the tests' own servers),
+    restored afterwards so the setting never leaks into other tests."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -2,8 +2,9 @@
 
     python -m compression.distill --dataset digits --json results.json
 
-Every flag defaults to the page's default configuration, so the line above reproduces the page's default run.
-`--epochs` sets the students' epochs; `--teacher-epochs` the teacher's (default: the preset's).
+Every flag defaults to the page's default configuration for the chosen dataset (`default_config`), so the
+line above reproduces the page's default run. `--epochs` sets the students' epochs; `--teacher-epochs` the
+teacher's.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from compression.config import Settings
-from compression.distillation.data import dataset_names
+from compression.distillation.data import DATASETS, dataset_names
 from compression.distillation.models import STUDENT_PRESETS, TEACHER_PRESETS
 from compression.distillation.trainer import (
     DEFAULT_CONFIG,
@@ -26,36 +28,71 @@ from compression.distillation.trainer import (
     TrainConfig,
     TrainingCancelled,
     TrainingError,
+    default_config,
     train,
 )
+from compression.distillation.variants import VARIANTS
+
+
+class _DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows "(default: X)" after each flag's help, except for switches and per-dataset defaults."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or isinstance(action.default, bool):
+            return action.help or ""
+        return super()._get_help_string(action)
+
+
+def _per_dataset(field: str) -> str:
+    """'digits 1000, mnist 20, ...': a default that depends on the dataset (DatasetInfo)."""
+    return ", ".join(f"{name} {getattr(default_config(name), field)}" for name in DATASETS)
 
 
 def build_parser() -> argparse.ArgumentParser:
     d = DEFAULT_CONFIG
     p = argparse.ArgumentParser(
         prog="python -m compression.distill",
-        description="Train a teacher, distil a student from it, and train the same student without distillation.",
+        description="Train a teacher, distil a student from it, and train the same student without distillation. "
+        "Epochs, batch size and teacher default to the dataset's own defaults, the same as the page's.",
+        formatter_class=_DefaultsHelp,
     )
-    p.add_argument("--dataset", default=d.dataset, choices=dataset_names())
-    p.add_argument("--teacher", default=d.teacher, help=f"preset ({', '.join(TEACHER_PRESETS)}) or mlp:H1,H2")
+    variants = ", ".join(VARIANTS)
+    p.add_argument("--dataset", default=d.dataset, choices=dataset_names(), help="what to train on")
+    p.add_argument(
+        "--teacher", default=None, help=f"preset ({', '.join(TEACHER_PRESETS)}) or mlp:H1,H2; per dataset: "
+        f"{_per_dataset('teacher')}"
+    )  # fmt: skip
     p.add_argument("--student", default=d.student, help=f"preset ({', '.join(STUDENT_PRESETS)}) or mlp:H1,H2")
-    p.add_argument("--epochs", type=int, default=d.epochs, help="student epochs")
-    p.add_argument("--teacher-epochs", type=int, default=d.teacher_epochs, help="default: the teacher preset's")
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--temperature", "-T", type=float, default=d.temperature)
+    p.add_argument("--epochs", type=int, default=None, help=f"student epochs; per dataset: {_per_dataset('epochs')}")
+    p.add_argument(
+        "--teacher-epochs", type=int, default=None,
+        help="teacher epochs; per dataset: " + ", ".join(
+            f"{name} {default_config(name).resolved_teacher_epochs()}" for name in DATASETS
+        ),
+    )  # fmt: skip
+    p.add_argument("--batch-size", type=int, default=None, help=f"per dataset: {_per_dataset('batch_size')}")
+    p.add_argument("--lr", type=float, default=d.lr, help="Adam learning rate (cosine schedule)")
+    p.add_argument(
+        "--temperature", "-T", type=float, default=d.temperature, help="softmax temperature T, at least 0.05"
+    )
     p.add_argument("--alpha", type=float, default=d.alpha, help="weight of the soft (teacher) term; 1 - alpha on CE")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.seed, help="seed of the split, the initial weights and the batches")
     p.add_argument("--device", default=d.device, help="auto, cpu, cuda, cuda:N or mps")
-    p.add_argument("--train-fraction", type=float, default=d.train_fraction)
+    p.add_argument(
+        "--train-fraction", type=float, default=None,
+        help="share of the training pool used; per dataset: " + ", ".join(
+            f"{name} {info.default_train_fraction}" for name, info in DATASETS.items()
+        ),
+    )  # fmt: skip
     p.add_argument("--label-smoothing", type=float, default=d.label_smoothing, help="0 drops the smoothing control")
     p.add_argument("--student-augment", action="store_true", help="random 1-pixel shifts for the students too")
     p.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default COMPRESSION_LAB_TRAIN_THREADS)"
+        "--threads", type=int, default=None, help="torch CPU threads (default: COMPRESSION_LAB_TRAIN_THREADS)"
     )
     p.add_argument(
-        "--json", type=Path, default=None, help="write results (teacher, student, baseline, history, config)"
-    )
+        "--json", type=Path, default=None,
+        help=f"write results: teacher, {variants} (one entry per model), history, config",
+    )  # fmt: skip
     p.add_argument("--no-cache", action="store_true", help="always train the teacher (no teacher cache on disk)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
@@ -63,6 +100,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ptq-granularity", default="per-channel", help="with --ptq-bits: per-channel, per-tensor, or both")
     return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run the flags describe: the dataset's defaults (`default_config`), overridden by each flag given."""
+    base = default_config(args.dataset)
+    given = {
+        "teacher": args.teacher,
+        "student": args.student,
+        "epochs": args.epochs,
+        "teacher_epochs": args.teacher_epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "temperature": args.temperature,
+        "alpha": args.alpha,
+        "seed": args.seed,
+        "device": args.device,
+        "train_fraction": args.train_fraction,
+        "label_smoothing": args.label_smoothing,
+        "student_augment": args.student_augment,
+    }
+    return replace(base, **{k: v for k, v in given.items() if v is not None})
 
 
 class ProgressBar:
@@ -109,22 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    config = TrainConfig(
-        dataset=args.dataset,
-        teacher=args.teacher,
-        student=args.student,
-        epochs=args.epochs,
-        teacher_epochs=args.teacher_epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        temperature=args.temperature,
-        alpha=args.alpha,
-        seed=args.seed,
-        device=args.device,
-        train_fraction=args.train_fraction,
-        label_smoothing=args.label_smoothing,
-        student_augment=args.student_augment,
-    )
+    config = config_from_args(args)
     bar = ProgressBar(not args.quiet)
     cache = TeacherCache(None if args.no_cache else settings.runs_dir / "teachers")
     try:

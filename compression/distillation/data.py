@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import shutil
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,10 +20,21 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
+RawSplits = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]
+"""What a loader returns: x_train (N, C, H, W) float32 in [0, 1], y_train (N,) int64, and the official test
+split the same way, or (None, None) when the dataset has none (it is then cut by `train_fraction`)."""
+
+Loader = Callable[["DatasetInfo", Path, bool], RawSplits]
+"""loader(info, data_dir, allow_download) -> RawSplits; raises DatasetUnavailableError when files are missing."""
+
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What the form shows about a dataset, and the files it needs on disk (none for "digits")."""
+    """One dataset: what the form shows, how to load it, its sizes, its default run and the files it needs.
+
+    Adding a dataset is one entry of `DATASETS` (see the README's "Extending"); the trainer, the work
+    estimate, the page, the CLI and the store read everything from here.
+    """
 
     name: str
     title: str
@@ -30,10 +42,44 @@ class DatasetInfo:
     """(channels, height, width)."""
     num_classes: int
     description: str
+    loader: Loader
+    train_pool: int
+    """Training examples before any fraction is taken (all of digits; the official training split otherwise)."""
+    test_size: int
+    """Test examples (for digits: what the default 20 % training split leaves)."""
+    default_epochs: int
+    """Student epochs of the default run (fits the default work budget on one CPU thread)."""
+    default_batch_size: int
+    test_from_pool: bool = False
+    """True when there is no official test split: the loader returns (x, y, None, None) and what the training
+    fraction leaves is the test set."""
+    default_teacher: str = "cnn-small"
+    default_teacher_epochs: int | None = None
+    """Teacher epochs of the default run; None: the teacher preset's."""
+    default_train_fraction: float = 1.0
+    """Share of `train_pool` used for training by default; without an official test split the rest tests."""
+    max_train_fraction: float = 1.0
+    background: float = 0.0
+    """Value of a blank pixel before standardisation (pads shifted images)."""
     folder: str | None = None
-    """Sub-folder of the data folder torchvision reads; None for embedded data."""
+    """Sub-folder of the data folder holding the files; None for embedded data."""
     files: tuple[str, ...] = ()
-    """Files torchvision expects inside `folder`."""
+    """Files expected inside `folder`."""
+    gzip_ok: bool = False
+    """Whether each file may also be present gzipped (name + .gz), as MNIST's are distributed."""
+
+
+def _load_digits(info: DatasetInfo, data_dir: Path, allow_download: bool) -> RawSplits:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    x_all = torch.from_numpy(bunch.images.astype(np.float32) / 16.0).unsqueeze(1)
+    y_all = torch.from_numpy(bunch.target.astype(np.int64))
+    return x_all, y_all, None, None
+
+
+def _load_torchvision_dataset(info: DatasetInfo, data_dir: Path, allow_download: bool) -> RawSplits:
+    return _load_torchvision(info, data_dir, allow_download)
 
 
 _IDX_FILES = (
@@ -50,6 +96,14 @@ DATASETS: dict[str, DatasetInfo] = {
         (1, 8, 8),
         10,
         "1,797 handwritten digits of 8×8 pixels, bundled with scikit-learn: always available, trains in seconds.",
+        loader=_load_digits,
+        train_pool=1797,
+        test_size=1797 - 359,
+        test_from_pool=True,
+        default_epochs=1000,
+        default_batch_size=64,
+        default_train_fraction=0.2,
+        max_train_fraction=0.95,
     ),
     "mnist": DatasetInfo(
         "mnist",
@@ -57,8 +111,16 @@ DATASETS: dict[str, DatasetInfo] = {
         (1, 28, 28),
         10,
         "70,000 handwritten digits (60,000 train, 10,000 test), the paper's dataset.",
-        "MNIST/raw",
-        _IDX_FILES,
+        loader=_load_torchvision_dataset,
+        train_pool=60_000,
+        test_size=10_000,
+        default_epochs=20,
+        default_batch_size=128,
+        default_teacher="mlp-1200x2",
+        default_teacher_epochs=5,
+        folder="MNIST/raw",
+        files=_IDX_FILES,
+        gzip_ok=True,
     ),
     "fashion-mnist": DatasetInfo(
         "fashion-mnist",
@@ -66,8 +128,16 @@ DATASETS: dict[str, DatasetInfo] = {
         (1, 28, 28),
         10,
         "70,000 grey images of clothes in 10 classes; harder than MNIST.",
-        "FashionMNIST/raw",
-        _IDX_FILES,
+        loader=_load_torchvision_dataset,
+        train_pool=60_000,
+        test_size=10_000,
+        default_epochs=20,
+        default_batch_size=128,
+        default_teacher="mlp-1200x2",
+        default_teacher_epochs=5,
+        folder="FashionMNIST/raw",
+        files=_IDX_FILES,
+        gzip_ok=True,
     ),
     "cifar10": DatasetInfo(
         "cifar10",
@@ -75,10 +145,18 @@ DATASETS: dict[str, DatasetInfo] = {
         (3, 32, 32),
         10,
         "60,000 small colour photos in 10 classes; MLPs do poorly here, CNNs better.",
-        "cifar-10-batches-py",
-        ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch", "batches.meta"),
+        loader=_load_torchvision_dataset,
+        train_pool=50_000,
+        test_size=10_000,
+        default_epochs=10,
+        default_batch_size=128,
+        default_teacher="mlp-1200x2",
+        default_teacher_epochs=4,
+        folder="cifar-10-batches-py",
+        files=("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch",
+               "batches.meta"),
     ),
-}
+}  # fmt: skip
 
 
 class DatasetUnavailableError(ValueError):
@@ -129,6 +207,27 @@ def expected_files(name: str, data_dir: Path) -> list[Path]:
     return [Path(data_dir) / info.folder / f for f in info.files]
 
 
+def missing_files(name: str, data_dir: Path | str) -> list[Path]:
+    """The expected files that are not under `data_dir` (a gzipped copy counts where the format allows it)."""
+    info = _info(name)
+    return [
+        p
+        for p in expected_files(name, Path(data_dir))
+        if not p.is_file() and not (info.gzip_ok and p.with_name(p.name + ".gz").is_file())
+    ]
+
+
+def dataset_available(name: str, data_dir: Path | str) -> bool:
+    """Whether the dataset can be loaded on this server without a download."""
+    return not missing_files(name, data_dir)
+
+
+def missing_message(name: str, data_dir: Path | str, extra: str = "") -> str:
+    """What a dataset needs on this server: its folder and each missing file."""
+    info = _info(name)
+    return _missing_message(info, Path(data_dir), missing_files(name, data_dir), extra)
+
+
 def _info(name: str) -> DatasetInfo:
     if name not in DATASETS:
         raise ValueError(f"Unknown dataset {name!r}. Choose one of: {', '.join(DATASETS)}.")
@@ -160,19 +259,13 @@ def load_dataset(
     `seed` (1.0 keeps all of it). Inputs are scaled to [0, 1], then standardised with the training mean/std.
     """
     info = _info(name)
-    if name == "digits":
-        from sklearn.datasets import load_digits
-
-        bunch = load_digits()
-        x_all = torch.from_numpy(bunch.images.astype(np.float32) / 16.0).unsqueeze(1)
-        y_all = torch.from_numpy(bunch.target.astype(np.int64))
-        train_idx, test_idx = split_indices(len(y_all), train_fraction, seed)
-        x_train, y_train = x_all[train_idx], y_all[train_idx]
-        x_test, y_test = x_all[test_idx], y_all[test_idx]
+    x_train, y_train, x_test, y_test = info.loader(info, Path(data_dir), allow_download)
+    if x_test is None or y_test is None:
+        train_idx, test_idx = split_indices(len(y_train), train_fraction, seed)
+        x_train, y_train, x_test, y_test = x_train[train_idx], y_train[train_idx], x_train[test_idx], y_train[test_idx]
     else:
         if not 0.0 < train_fraction <= 1.0:
             raise ValueError(f"The training fraction must be in (0, 1], got {train_fraction}.")
-        x_train, y_train, x_test, y_test = _load_torchvision(info, Path(data_dir), allow_download)
         if train_fraction < 1.0:
             keep, _ = split_indices(len(y_train), train_fraction, seed)
             x_train, y_train = x_train[keep], y_train[keep]
@@ -185,16 +278,17 @@ def load_dataset(
         x_test=((x_test - mean) / std).contiguous(),
         y_test=y_test.contiguous(),
         num_classes=info.num_classes,
-        background=float(-mean / std),
+        background=float((info.background - mean) / std),
     ).to(device)
 
 
 def _missing_message(info: DatasetInfo, data_dir: Path, missing: list[Path], extra: str = "") -> str:
     folder = data_dir / (info.folder or "")
     names = ", ".join(p.name for p in missing)
+    gz = " (each may also be gzipped, with .gz added)" if info.gzip_ok else ""
     return (
-        f"The {info.title} files are not on this server. Expected in the folder {folder}: {names} "
-        f"(MNIST-style files may also be gzipped, with .gz added). Put them there, or set "
+        f"The {info.title} files are not on this server. Expected in the folder {folder}: {names}{gz}. "
+        f"Put them there, or set "
         f"COMPRESSION_LAB_DATA_DIR to the folder holding them{extra}. The 'digits' dataset always works offline."
     )
 
@@ -227,7 +321,7 @@ def _load_torchvision(
 
     cls = {"mnist": tv.MNIST, "fashion-mnist": tv.FashionMNIST, "cifar10": tv.CIFAR10}[info.name]
     folder = data_dir / (info.folder or "")
-    if info.name != "cifar10":
+    if info.gzip_ok:
         try:
             _ungzip_missing(folder, info.files)
         except (OSError, EOFError) as exc:  # a read-only folder, a truncated .gz

@@ -2,24 +2,24 @@
 
 Where a job runs (`executor`):
 - "process" (the server's default): one long-lived worker process per device, started on the first job
-  (about 3 s to import torch) and reused. `torch.set_num_threads` is process-wide, so in its own process
+  (a few seconds to import torch) and reused. `torch.set_num_threads` is process-wide, so in its own process
   the thread count applies to the training alone; a crash of the worker (a segfault, the kernel's OOM
   killer) fails one job, not the web server; the next job gets a fresh worker. Progress events come back
-  through a queue, cancellation goes through a shared integer; the teacher cache lives on disk.
+  through a queue, cancellation goes through a shared integer; the teacher cache lives on disk. The worker
+  exits within about a second when the server dies, even by SIGKILL: the kernel signals it
+  (PR_SET_PDEATHSIG on Linux), and everywhere a thread watches a pipe whose other end only the server holds.
 - "thread": the job runs on a thread of this process (tests with an injected trainer, notebooks); the
   worker thread sets torch.set_num_threads(train_threads) for the whole process.
 
-Measured on this 2-core machine (home page load in Chromium, median of 6, the default job training,
-no live page open): idle 1.1 s; job in the worker process 1.6 s; job on a server thread 1.5 s. So the
-GIL is not what slows the server here (torch releases it inside kernels; CPython hands it over every
-5 ms): sharing two cores is. The process is chosen for isolation, not speed. With a live page open on the
-same machine, 2.5 s, mostly plotly figure building (now graph_objects, about 15× cheaper than plotly
-express) and the browser drawing it: 2.1 s.
+Before a job is queued, `submit` refuses (ValueError, with the reason and the numbers) a bad configuration,
+a dataset whose files are missing, a run whose estimated time, model size or memory exceeds the server's
+limits (compression/distillation/budget.py), a visitor who already has `max_jobs_per_visitor` jobs queued or
+running (the presenter, `privileged=True`, is exempt), and a full queue.
 
-Either way one job runs at a time per device (two trainings at once with default threads slowed each other
-about 100× on this machine), `train_threads` defaults to cores − 1 so one core stays with the web server,
-and the worker never touches Streamlit: it updates a `Job` under a lock and writes the run store; pages
-read `snapshot()` copies.
+One job runs at a time per device (two trainings at once with default threads slow each other down badly on
+a small CPU), `train_threads` defaults to cores − 1 so one core stays with the web server, and the worker
+never touches Streamlit: it updates a job under a lock and writes the run store; pages read `snapshot()`
+copies. Timings of both executors are printed by benchmarks/distillation_speed.py.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from __future__ import annotations
 import collections
 import logging
 import multiprocessing
+import os
 import queue as queue_module
+import signal
 import sys
 import threading
 import time
@@ -36,13 +38,15 @@ import types
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from compression.device import resolve_device
+from compression.distillation.budget import DEFAULT_GFLOPS_PER_THREAD, check_budget
+from compression.distillation.data import DatasetUnavailableError, dataset_available, missing_message
 from compression.distillation.store import RunStore
 from compression.distillation.trainer import (
     ProgressEvent,
@@ -63,43 +67,19 @@ FINISHED_KEPT = 30
 
 @dataclass
 class JobSnapshot:
-    """A copy of a job's state for display. `position` is 1 for the next job to run (queued jobs only)."""
+    """A job's state, listed once: the manager keeps one per job and hands out copies (`dataclasses.replace`).
 
-    id: str
-    owner: str
-    config: TrainConfig
-    device: str
-    status: str
-    """queued, running, done, failed or cancelled."""
-    position: int | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    phase: str
-    message: str
-    fraction: float
-    epoch: int
-    total_epochs: int
-    step: int
-    steps_per_epoch: int
-    history: list[dict[str, Any]]
-    results: dict[str, Any] | None
-    error: str | None
-    cancel_requested: bool
+    `position` is 1 for the next job to run (queued jobs only).
+    """
 
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE
-
-
-@dataclass
-class _Job:
     id: str
     owner: str
     config: TrainConfig
     device: str
     created_at: float
     status: str = "queued"
+    """queued, running, done, failed or cancelled."""
+    position: int | None = None
     started_at: float | None = None
     finished_at: float | None = None
     phase: str = "queued"
@@ -112,11 +92,29 @@ class _Job:
     history: list[dict[str, Any]] = field(default_factory=list)
     results: dict[str, Any] | None = None
     error: str | None = None
+    cancel_requested: bool = False
+    version: int = 0
+    """Grows with every change of this job (pages redraw only when it moved)."""
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+@dataclass
+class _Job:
+    """The manager's own record: the job's state plus the event that cancels it."""
+
+    state: JobSnapshot
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
 class QueueFullError(ValueError):
     """The queue already holds `max_queue` waiting jobs."""
+
+
+class VisitorLimitError(ValueError):
+    """This visitor already has `max_jobs_per_visitor` jobs queued or running."""
 
 
 class JobManager:
@@ -135,6 +133,11 @@ class JobManager:
         teacher_cache: TeacherCache | None = None,
         trainer: Callable[..., TrainResult] = train,
         executor: str = "thread",
+        max_job_seconds: float | None = None,
+        train_gflops: float | None = None,
+        max_params: int | None = None,
+        max_job_memory_mb: int | None = None,
+        max_jobs_per_visitor: int | None = None,
     ) -> None:
         if executor not in ("thread", "process"):
             raise ValueError(f"executor must be 'thread' or 'process', got {executor!r}.")
@@ -147,6 +150,11 @@ class JobManager:
         self.max_epochs = max_epochs
         self.max_sample_passes = max_sample_passes
         self.train_threads = train_threads
+        self.max_job_seconds = max_job_seconds
+        self.train_gflops = train_gflops or DEFAULT_GFLOPS_PER_THREAD * train_threads
+        self.max_params = max_params
+        self.max_job_memory_mb = max_job_memory_mb
+        self.max_jobs_per_visitor = max_jobs_per_visitor
         self.teacher_cache = teacher_cache if teacher_cache is not None else TeacherCache(store.runs_dir / "teachers")
         self._trainer = trainer
         self.executor = executor
@@ -157,11 +165,17 @@ class JobManager:
         self._queues: dict[str, collections.deque[str]] = {}
         self._workers: dict[str, threading.Thread] = {}
         self._closed = False
-        self.recovered = store.mark_interrupted()
+        self._version = 0
+        try:
+            self.recovered = store.mark_interrupted()
+        except ValueError:  # StorageError: the page says so where it reads the store
+            LOGGER.exception("Could not mark interrupted runs")
+            self.recovered = 0
 
     @classmethod
     def from_settings(cls, settings: Any, executor: str = "process") -> JobManager:
-        """Build from `compression.config.Settings` (data and runs folders, queue and epoch limits, threads)."""
+        """Build from `compression.config.Settings` (folders, queue, epoch and work limits, threads)."""
+        memory = getattr(settings, "max_job_memory_mb", None)
         return cls(
             RunStore(settings.runs_dir),
             data_dir=settings.data_dir,
@@ -171,12 +185,19 @@ class JobManager:
             max_sample_passes=settings.max_sample_passes,
             train_threads=settings.train_threads,
             executor=executor,
+            max_job_seconds=getattr(settings, "max_job_seconds", None),
+            train_gflops=getattr(settings, "train_gflops", None),
+            max_params=getattr(settings, "max_params", None),
+            max_job_memory_mb=memory,
+            max_jobs_per_visitor=getattr(settings, "max_jobs_per_visitor", None),
         )
 
     # --- visitors ------------------------------------------------------------------------------------------
-    def submit(self, config: TrainConfig, owner: str = "") -> JobSnapshot:
-        """Validate, store as "queued" and enqueue. ValueError (bad value, full queue) before any job exists."""
+    def check(self, config: TrainConfig) -> None:
+        """Everything `submit` checks about the run itself (not the queue): ValueError says what is wrong."""
         validate_config(config, self.max_epochs)
+        if not self.allow_download and not dataset_available(config.dataset, self.data_dir):
+            raise DatasetUnavailableError(missing_message(config.dataset, self.data_dir))
         work = sample_passes(config)
         if self.max_sample_passes is not None and work > self.max_sample_passes:
             raise ValueError(
@@ -186,23 +207,60 @@ class JobManager:
                 "(COMPRESSION_LAB_MAX_SAMPLE_PASSES). Use fewer student or teacher epochs, or the digits dataset; "
                 "the command line (python -m compression.distill) has no such limit."
             )
+        check_budget(
+            config,
+            gflops=self.train_gflops,
+            max_seconds=self.max_job_seconds,
+            max_params=self.max_params,
+            max_memory_bytes=None if self.max_job_memory_mb is None else self.max_job_memory_mb * 2**20,
+        )
+
+    def submit(self, config: TrainConfig, owner: str = "", privileged: bool = False) -> JobSnapshot:
+        """Validate, store as "queued" and enqueue. ValueError (bad value, too much work, missing dataset,
+        this visitor's limit, full queue) before any job exists. `privileged` (the presenter) skips the
+        per-visitor limit."""
+        self.check(config)
         device = str(resolve_device(config.device))
         with self._lock:
             if self._closed:
                 raise ValueError("The training service is shutting down; try again in a moment.")
+            limit = self.max_jobs_per_visitor
+            if owner and not privileged and limit is not None:
+                mine = sum(1 for j in self._jobs.values() if j.state.owner == owner and j.state.active)
+                if mine >= limit:
+                    raise VisitorLimitError(
+                        f"You already have {mine} job{'s' if mine != 1 else ''} queued or running; this server "
+                        f"allows {limit} per visitor (COMPRESSION_LAB_MAX_JOBS_PER_VISITOR), so everyone gets a "
+                        "turn. Wait for one to finish, or cancel one."
+                    )
             waiting = sum(len(q) for q in self._queues.values())
             if waiting >= self.max_queue:
                 raise QueueFullError(
                     f"The training queue is full ({waiting} jobs waiting, the limit is {self.max_queue}). "
                     "Try again when a job has finished."
                 )
-            job = _Job(id=uuid.uuid4().hex[:12], owner=owner, config=config, device=device, created_at=time.time())
-            self.store.create_run(job.id, config.to_dict(), owner=owner, device=device)
-            self._jobs[job.id] = job
-            self._queues.setdefault(device, collections.deque()).append(job.id)
+            state = JobSnapshot(
+                id=uuid.uuid4().hex[:12], owner=owner, config=config, device=device, created_at=time.time()
+            )
+            self.store.create_run(state.id, config.to_dict(), owner=owner, device=device)
+            job = _Job(state)
+            self._jobs[state.id] = job
+            self._queues.setdefault(device, collections.deque()).append(state.id)
+            self._touch(job)
             self._ensure_worker(device)
             self._wakeup.notify_all()
             return self._snapshot(job)
+
+    def starts_at_once(self, job_id: str) -> bool:
+        """Whether a queued job is next on a device where nothing else runs (it is starting, not waiting)."""
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return False
+            if job.state.status == "running":
+                return True
+            busy = any(j.state.status == "running" and j.state.device == job.state.device for j in self._jobs.values())
+            return job.state.status == "queued" and self._position(job) == 1 and not busy
 
     def cancel(self, job_id: str, requester: str | None = None) -> bool:
         """Cancel a queued job at once, or ask a running one to stop after its current step.
@@ -211,18 +269,19 @@ class JobManager:
         """
         with self._lock:
             job = self._jobs.get(job_id)
-            if job is None or job.status not in ACTIVE:
+            if job is None or job.state.status not in ACTIVE:
                 return False
-            if requester is not None and job.owner and requester != job.owner:
+            if requester is not None and job.state.owner and requester != job.state.owner:
                 return False
             job.cancel.set()
-            if job.status == "queued":
-                queue = self._queues.get(job.device)
+            if job.state.status == "queued":
+                queue = self._queues.get(job.state.device)
                 if queue and job_id in queue:
                     queue.remove(job_id)
                 self._finish(job, "cancelled", "Cancelled before it started.")
             else:
-                job.message = "Stopping after the current step"
+                job.state.message = "Stopping after the current step"
+                self._touch(job)
             return True
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:
@@ -239,11 +298,16 @@ class JobManager:
         done = sorted((s for s in snaps if not s.active), key=lambda s: -(s.finished_at or 0))
         return active + (done if include_finished else [])
 
+    @property
+    def version(self) -> int:
+        """Grows with every change of any job (a poll that sees the same number has nothing new to draw)."""
+        return self._version
+
     def wait(self, job_id: str, timeout: float | None = None) -> JobSnapshot | None:
         """Block until the job is no longer queued or running (for the CLI and tests)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
-            while (job := self._jobs.get(job_id)) is not None and job.status in ACTIVE:
+            while (job := self._jobs.get(job_id)) is not None and job.state.status in ACTIVE:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     break
@@ -265,33 +329,22 @@ class JobManager:
             runner.stop(timeout)
 
     # --- internals -----------------------------------------------------------------------------------------
+    def _touch(self, job: _Job) -> None:
+        """Called with the lock held after any change of `job`."""
+        self._version += 1
+        job.state.version = self._version
+
     def _position(self, job: _Job) -> int | None:
-        if job.status != "queued":
+        if job.state.status != "queued":
             return None
-        queue = self._queues.get(job.device, ())
-        return list(queue).index(job.id) + 1 if job.id in queue else None
+        queue = self._queues.get(job.state.device, ())
+        return list(queue).index(job.state.id) + 1 if job.state.id in queue else None
 
     def _snapshot(self, job: _Job, with_history: bool = True) -> JobSnapshot:
-        return JobSnapshot(
-            id=job.id,
-            owner=job.owner,
-            config=job.config,
-            device=job.device,
-            status=job.status,
+        return replace(
+            job.state,
             position=self._position(job),
-            created_at=job.created_at,
-            started_at=job.started_at,
-            finished_at=job.finished_at,
-            phase=job.phase,
-            message=job.message,
-            fraction=job.fraction,
-            epoch=job.epoch,
-            total_epochs=job.total_epochs,
-            step=job.step,
-            steps_per_epoch=job.steps_per_epoch,
-            history=list(job.history) if with_history else [],
-            results=job.results,
-            error=job.error,
+            history=list(job.state.history) if with_history else [],
             cancel_requested=job.cancel.is_set(),
         )
 
@@ -304,25 +357,27 @@ class JobManager:
 
     def _finish(self, job: _Job, status: str, error: str | None = None) -> None:
         """Called with the lock held."""
-        job.status = status
-        job.error = error
-        job.finished_at = time.time()
-        job.phase = status
+        state = job.state
+        state.status = status
+        state.error = error
+        state.finished_at = time.time()
+        state.phase = status
         if status == "done":
-            job.fraction = 1.0
-            job.message = "Finished"
+            state.fraction = 1.0
+            state.message = "Finished"
         elif status == "cancelled":
-            job.message = "Cancelled"
+            state.message = "Cancelled"
         else:
-            job.message = "Failed"
+            state.message = "Failed"
+        self._touch(job)
         try:
             if status != "done":
-                self.store.set_status(job.id, status, error)
+                self.store.set_status(state.id, status, error)
         except Exception:  # noqa: BLE001 - the store failing must not kill the worker
-            LOGGER.exception("Could not record the end of job %s", job.id)
-        finished = [j for j in self._jobs.values() if j.status not in ACTIVE]
-        for old in sorted(finished, key=lambda j: j.finished_at or 0)[:-FINISHED_KEPT]:
-            self._jobs.pop(old.id, None)
+            LOGGER.exception("Could not record the end of job %s", state.id)
+        finished = [j for j in self._jobs.values() if j.state.status not in ACTIVE]
+        for old in sorted(finished, key=lambda j: j.state.finished_at or 0)[:-FINISHED_KEPT]:
+            self._jobs.pop(old.state.id, None)
         self._wakeup.notify_all()
 
     def _work(self, device: str) -> None:
@@ -334,50 +389,53 @@ class JobManager:
                 if self._closed and not queue:
                     return
                 job = self._jobs[queue.popleft()]
-                job.status = "running"
-                job.phase = "starting"
-                job.message = "Starting"
-                job.started_at = time.time()
+                job.state.status = "running"
+                job.state.phase = "starting"
+                job.state.message = "Starting"
+                job.state.started_at = time.time()
+                self._touch(job)
                 self._wakeup.notify_all()
             self._run(job)
 
     def _run(self, job: _Job) -> None:
         pending: list[dict[str, Any]] = []
         last_flush = [time.monotonic()]
+        state = job.state
 
         def flush() -> None:
             if pending:
-                self.store.add_metrics(job.id, pending)
+                self.store.add_metrics(state.id, pending)
                 pending.clear()
             last_flush[0] = time.monotonic()
 
         def on_event(event: ProgressEvent) -> None:
             with self._lock:
-                job.phase = event.phase
+                state.phase = event.phase
                 if event.kind == "status":
-                    job.message = event.message
+                    state.message = event.message
                 else:
-                    job.fraction = max(job.fraction, event.fraction)
-                    job.epoch, job.total_epochs = event.epoch, event.total_epochs
-                    job.step, job.steps_per_epoch = event.step, event.steps_per_epoch
+                    state.fraction = max(state.fraction, event.fraction)
+                    state.epoch, state.total_epochs = event.epoch, event.total_epochs
+                    state.step, state.steps_per_epoch = event.step, event.steps_per_epoch
                 if event.kind == "epoch":
-                    job.history.extend(event.rows)
+                    state.history.extend(event.rows)
                     pending.extend(event.rows)
+                self._touch(job)
             if pending and time.monotonic() - last_flush[0] > 0.5:
                 flush()
 
         try:
-            self.store.set_status(job.id, "running")
+            self.store.set_status(state.id, "running")
             if self.executor == "process":
-                runner = self._runners.get(job.device)
+                runner = self._runners.get(state.device)
                 if runner is None:
-                    runner = self._runners[job.device] = _ProcessRunner(self)
+                    runner = self._runners[state.device] = _ProcessRunner(self)
                 summary, weights = runner.run(job, on_event)
             else:
-                if job.device.startswith("cpu"):
+                if state.device.startswith("cpu"):
                     torch.set_num_threads(self.train_threads)
                 result = self._trainer(
-                    job.config,
+                    state.config,
                     data_dir=self.data_dir,
                     allow_download=self.allow_download,
                     max_epochs=self.max_epochs,
@@ -388,12 +446,12 @@ class JobManager:
                 summary, weights = result.to_json(), result.weights
             flush()
             summary.pop("history", None)
-            self.store.finish(job.id, summary, weights)
+            self.store.finish(state.id, summary, weights)
             with self._lock:
-                job.results = summary
+                state.results = summary
                 self._finish(job, "done")
         except TrainingCancelled:
-            flush()
+            self._safe_flush(flush)
             with self._lock:
                 self._finish(job, "cancelled", "Cancelled while training.")
         except (ValueError, TrainingError) as exc:
@@ -401,7 +459,7 @@ class JobManager:
             with self._lock:
                 self._finish(job, "failed", str(exc))
         except Exception as exc:  # noqa: BLE001 - a failing run must never take the worker down
-            LOGGER.exception("Distillation job %s failed", job.id)
+            LOGGER.exception("Distillation job %s failed", state.id)
             self._safe_flush(flush)
             with self._lock:
                 self._finish(job, "failed", f"The run failed unexpectedly ({type(exc).__name__}: {str(exc)[:300]}).")
@@ -449,29 +507,35 @@ class _ProcessRunner:
         self.tasks: Any = None
         self.events: Any = None
         self.cancel_token: Any = None
+        self.lifeline: Any = None
         self.sequence = 0
 
     def _start(self) -> None:
         ctx = self.context
         self.tasks, self.events = ctx.Queue(), ctx.Queue()
         self.cancel_token = ctx.Value("q", 0)
+        # The lifeline: the child gets the read end; only this process holds the write end. When this process
+        # dies (even by SIGKILL) the pipe closes and the child's watcher sees EOF.
+        lifeline_read, self.lifeline = ctx.Pipe(duplex=False)
         m = self.manager
         self.process = ctx.Process(
             target=_child_main,
             args=(self.tasks, self.events, self.cancel_token, m.train_threads, str(m.data_dir), m.allow_download,
-                  m.max_epochs, str(m.teacher_cache.folder) if m.teacher_cache.folder else None),
+                  m.max_epochs, str(m.teacher_cache.folder) if m.teacher_cache.folder else None,
+                  lifeline_read, os.getpid()),
             name="distill-worker",
             daemon=True,
         )  # fmt: skip
         with _without_script_main():
             self.process.start()
+        lifeline_read.close()  # the child has its copy; ours would keep the pipe open after we die
 
     def run(self, job: _Job, on_event: Callable[[ProgressEvent], None]) -> tuple[dict[str, Any], dict]:
         if self.process is None or not self.process.is_alive():
             self._start()
         self.sequence += 1
         seq = self.sequence
-        self.tasks.put((seq, job.config))
+        self.tasks.put((seq, job.state.config))
         while True:
             if job.cancel.is_set():
                 self.cancel_token.value = seq
@@ -509,6 +573,9 @@ class _ProcessRunner:
                 self.process.terminate()
                 self.process.join(2)
             self.process = None
+            if self.lifeline is not None:
+                self.lifeline.close()
+                self.lifeline = None
 
 
 def _child_main(
@@ -520,8 +587,14 @@ def _child_main(
     allow_download: bool,
     max_epochs: int,
     cache_dir: str | None,
+    lifeline: Any = None,
+    parent_pid: int | None = None,
 ) -> None:
-    """The worker process: train each (sequence, TrainConfig) it receives, report through `events`."""
+    """The worker process: train each (sequence, TrainConfig) it receives, report through `events`.
+
+    It never outlives the server: see `_die_with_parent`.
+    """
+    _die_with_parent(lifeline, parent_pid)
     torch.set_num_threads(train_threads)
     cache = TeacherCache(Path(cache_dir) if cache_dir else None)
     while True:
@@ -547,3 +620,38 @@ def _child_main(
         except Exception as exc:  # noqa: BLE001 - report, and stay alive for the next job
             traceback.print_exc()
             events.put(("crashed", seq, f"{type(exc).__name__}: {str(exc)[:300]}"))
+
+
+def _die_with_parent(lifeline: Any, parent_pid: int | None) -> None:
+    """Make this worker exit when the process that started it dies, however it dies.
+
+    1. Linux: prctl(PR_SET_PDEATHSIG, SIGKILL) asks the kernel to kill us when our parent ends. (It fires when
+       the parent *thread* that started us ends; the manager starts workers from its long-lived worker thread,
+       and the pipe below covers every other case.) If the parent died before the call, exit now.
+    2. Everywhere: a daemon thread blocks on `lifeline`, a pipe whose write end only the parent holds. When
+       the parent dies the pipe reaches EOF, and the thread ends this process with os._exit (a training loop
+       in a native kernel never has to cooperate).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            pr_set_pdeathsig = 1
+            libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl (e.g. musl without it): the pipe still works
+            pass
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
+    if lifeline is None:
+        return
+
+    def watch() -> None:
+        try:
+            while True:
+                lifeline.recv()  # the parent never sends; returns only on EOF (raises) or a stray message
+        except (EOFError, OSError):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="distill-lifeline", daemon=True).start()

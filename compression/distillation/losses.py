@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -29,9 +31,9 @@ def kd_loss(
     alpha = 0 is ordinary training; alpha = 1 learns from the teacher alone. The teacher is never
     differentiated (its logits are detached).
     """
-    if temperature <= 0:
-        raise ValueError(f"The temperature must be positive, got {temperature}.")
-    if not 0.0 <= alpha <= 1.0:
+    if not math.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"The temperature must be a positive, finite number, got {temperature}.")
+    if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}.")
     hard = F.cross_entropy(student_logits, targets)
     if alpha == 0.0:

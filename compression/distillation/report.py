@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -9,14 +10,7 @@ from typing import Any
 import pandas as pd
 
 from compression.distillation.store import METRIC_COLUMNS
-from compression.distillation.trainer import ROLES
-
-SHORT_TITLES = {
-    "teacher": "Teacher",
-    "student": "Distilled student",
-    "baseline": "Baseline student",
-    "smoothing": "Label smoothing student",
-}
+from compression.distillation.variants import roles, title
 
 
 def history_frame(rows: Iterable[dict[str, Any]] | pd.DataFrame, max_points: int | None = None) -> pd.DataFrame:
@@ -37,11 +31,11 @@ def history_frame(rows: Iterable[dict[str, Any]] | pd.DataFrame, max_points: int
                 keep = pd.concat([keep, group.iloc[[-1]]])
             parts.append(keep)
         frame = pd.concat(parts)
-    order = {role: i for i, role in enumerate(ROLES)}
+    order = {role: i for i, role in enumerate(roles())}
     frame = frame.sort_values(["model", "epoch"], key=lambda s: s.map(order) if s.name == "model" else s)
     return pd.DataFrame(
         {
-            "Model": frame["model"].map(SHORT_TITLES).fillna(frame["model"]),
+            "Model": frame["model"].map(title),
             "epoch": frame["epoch"].astype(int),
             "train loss": frame["train_loss"].astype(float),
             "test loss": frame["test_loss"].astype(float),
@@ -60,16 +54,35 @@ def accuracy_axis_range(history: pd.DataFrame) -> tuple[float, float]:
     return max(0.0, float(values.quantile(0.05)) - 2.0), 101.0
 
 
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values for a log axis from `low` to `high` (both > 0): 1, 2 and 5 times each power of ten in range,
+    thinned to the powers of ten when that leaves at least three (labels are then written out in full)."""
+    if not (0 < low <= high) or not math.isfinite(high):
+        return []
+    ticks = [
+        m * 10.0**e
+        for e in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+        for m in (1, 2, 5)
+        if low <= m * 10.0**e <= high
+    ]
+    decades = [t for t in ticks if math.isclose(math.log10(t), round(math.log10(t)))]
+    if len(decades) >= 3:
+        return decades
+    if len(ticks) >= 2:
+        return [float(f"{t:.12g}") for t in ticks]
+    return [float(f"{v:.2g}") for v in (low, high)] if low < high else [float(f"{low:.2g}")]
+
+
 def summary_frame(results: dict[str, Any]) -> pd.DataFrame:
     """One row per model: accuracy, parameters, size, compression ratio, latency, agreement with the teacher."""
     records = []
-    for role in ROLES:
+    for role in roles():
         model = results.get(role)
         if not model:
             continue
         records.append(
             {
-                "Model": SHORT_TITLES[role],
+                "Model": title(role),
                 "architecture": model["architecture"],
                 "test accuracy %": 100.0 * model["test_accuracy"],
                 "parameters": int(model["params"]),

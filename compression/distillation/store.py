@@ -4,21 +4,31 @@ and its trained weights as safetensors beside the database.
 SQLite in WAL mode (readers never block the writer), one connection per thread. On server start,
 `mark_interrupted()` turns runs left "queued" or "running" by a previous process into "interrupted":
 never lost, never shown as finished.
+
+Storage failures (a read-only runs folder, a full disk, a damaged database) raise `StorageError`, a
+ValueError whose message says what happened and what the server's owner can do. The store opens lazily
+and retries: once the owner fixes the folder, it works again without a restart.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import re
+import shutil
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import torch
+
+from compression.distillation.variants import VARIANTS
 
 DB_NAME = "distillation.sqlite"
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
@@ -66,6 +76,72 @@ class RunRecord:
     history: pd.DataFrame
 
 
+class StorageError(ValueError):
+    """The run store could not read or write its folder. The message is for the visitor and the owner."""
+
+
+def storage_message(exc: BaseException, folder: Path) -> str:
+    """What went wrong with the runs folder, and what the server's owner can do about it."""
+    text = str(exc).lower()
+    errno = getattr(exc, "errno", None)
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
+        free_text = f"{free / 2**20:,.0f} MiB free"
+    except OSError:
+        free_text = "free space unknown"
+    if errno == 28 or "full" in text or "no space" in text:
+        what = f"the disk holding the runs folder is full ({free_text})"
+        fix = "free some space on that disk or point COMPRESSION_LAB_RUNS_DIR at a bigger one"
+    elif errno in (13, 30) or "readonly" in text or "read-only" in text or "permission" in text:
+        what = "the runs folder is read-only for the server"
+        fix = "make it writable for the server's user or point COMPRESSION_LAB_RUNS_DIR at a writable folder"
+    elif "unable to open" in text or isinstance(exc, FileNotFoundError | NotADirectoryError | FileExistsError):
+        what = "the runs folder cannot be opened"
+        fix = "check that it is a folder the server can create and write, or set COMPRESSION_LAB_RUNS_DIR"
+    else:
+        what = f"the run store failed ({type(exc).__name__}; {free_text})"
+        fix = "check the folder, its free space and the database file distillation.sqlite in it"
+    return (
+        f"The run history cannot be saved or read right now: {what}. Runs folder: {folder}. "
+        f"The server's owner can {fix}; your settings are kept, and the other pages work."
+    )
+
+
+def _guarded(method: Callable) -> Callable:
+    """Turn the store's SQLite and OS errors into StorageError with a readable message."""
+
+    @functools.wraps(method)
+    def wrapper(self: RunStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except StorageError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            self._forget_connection()
+            raise StorageError(storage_message(exc, self.runs_dir)) from exc
+
+    return wrapper
+
+
+def history_columns() -> list[str]:
+    """Columns of `RunStore.list_runs`: the run's settings, then each model's test accuracy (one per variant)."""
+    accuracy = ["teacher %", *(v.history_column for v in VARIANTS.values())]
+    return [
+        "id",
+        "created",
+        "status",
+        "dataset",
+        "teacher",
+        "student",
+        "epochs",
+        "T",
+        "alpha",
+        "seed",
+        *accuracy,
+        "error",
+    ]
+
+
 def check_run_id(run_id: str) -> str:
     if not isinstance(run_id, str) or not _RUN_ID.match(run_id):
         raise ValueError(f"Not a run id: {str(run_id)[:40]!r}.")
@@ -76,27 +152,65 @@ class RunStore:
     """SQLite database `runs_dir/distillation.sqlite` plus `runs_dir/weights/<run id>/<role>.safetensors`."""
 
     def __init__(self, runs_dir: Path | str) -> None:
+        """Never fails on a bad folder: the first use raises StorageError, and later uses retry."""
         self.runs_dir = Path(runs_dir)
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.runs_dir / DB_NAME
         self.weights_dir = self.runs_dir / "weights"
         self._local = threading.local()
-        self._conn().raw.executescript(_SCHEMA)
+        self._schema_ready = False
+        try:
+            self._conn()
+        except (sqlite3.Error, OSError):
+            self._forget_connection()
 
-    def _conn(self) -> sqlite3.Connection:
+    @property
+    def problem(self) -> str | None:
+        """None when the store can be opened now, else the StorageError message."""
+        try:
+            self._open_checked()
+        except StorageError as exc:
+            return str(exc)
+        return None
+
+    @_guarded
+    def _open_checked(self) -> None:
+        self._conn()
+        if not os.access(self.runs_dir, os.W_OK):
+            raise PermissionError(13, "read-only folder")
+
+    def _conn(self) -> _Transaction:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=30000")
-            conn.row_factory = sqlite3.Row
-            self._local.conn = _Transaction(conn)
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+            raw = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                raw.execute("PRAGMA journal_mode=WAL")
+                raw.execute("PRAGMA synchronous=NORMAL")
+                raw.execute("PRAGMA foreign_keys=ON")
+                raw.execute("PRAGMA busy_timeout=30000")
+                raw.row_factory = sqlite3.Row
+                if not self._schema_ready:
+                    raw.executescript(_SCHEMA)
+                    self._schema_ready = True
+            except sqlite3.Error:
+                raw.close()
+                raise
+            self._local.conn = _Transaction(raw)
             conn = self._local.conn
         return conn
 
+    def _forget_connection(self) -> None:
+        """Drop this thread's connection after a failure, so the next call opens a fresh one."""
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            try:
+                conn.raw.close()
+            except sqlite3.Error:
+                pass
+
     # --- writing -------------------------------------------------------------------------------------------
+    @_guarded
     def create_run(self, run_id: str, config: dict[str, Any], owner: str = "", device: str = "") -> None:
         now = time.time()
         with self._conn() as conn:
@@ -105,6 +219,7 @@ class RunStore:
                 (check_run_id(run_id), now, now, "queued", owner, device, json.dumps(config)),
             )
 
+    @_guarded
     def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
         if status not in STATUSES:
             raise ValueError(f"Unknown status {status!r}.")
@@ -114,6 +229,7 @@ class RunStore:
                 (status, error, time.time(), run_id),
             )
 
+    @_guarded
     def add_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
@@ -135,6 +251,7 @@ class RunStore:
                 ],
             )
 
+    @_guarded
     def finish(
         self, run_id: str, results: dict[str, Any], weights: dict[str, dict[str, torch.Tensor]] | None = None
     ) -> None:
@@ -147,6 +264,7 @@ class RunStore:
                 (json.dumps(results), time.time(), run_id),
             )
 
+    @_guarded
     def save_weights(
         self, run_id: str, weights: dict[str, dict[str, torch.Tensor]], config: dict[str, Any] | None = None
     ) -> None:
@@ -160,6 +278,7 @@ class RunStore:
             save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata={**meta, "role": role})
             tmp.replace(folder / f"{role}.safetensors")
 
+    @_guarded
     def mark_interrupted(self) -> int:
         """Runs a previous server left queued or running become "interrupted". Returns how many."""
         with self._conn() as conn:
@@ -172,10 +291,12 @@ class RunStore:
             return cur.rowcount
 
     # --- reading -------------------------------------------------------------------------------------------
+    @_guarded
     def weights_path(self, run_id: str, role: str = "student") -> Path | None:
         path = self.weights_dir / check_run_id(run_id) / f"{role}.safetensors"
         return path if path.is_file() else None
 
+    @_guarded
     def list_runs(self, limit: int = 50) -> pd.DataFrame:
         """Newest first: id, created (UTC), status, dataset, teacher, student, epochs, T, alpha, seed, accuracies."""
         rows = (
@@ -208,20 +329,13 @@ class RunStore:
                     "alpha": config.get("alpha"),
                     "seed": config.get("seed"),
                     "teacher %": acc("teacher"),
-                    "distilled %": acc("student"),
-                    "baseline %": acc("baseline"),
-                    "smoothing %": acc("smoothing"),
+                    **{v.history_column: acc(v.name) for v in VARIANTS.values()},
                     "error": row["error"],
                 }
             )
-        return pd.DataFrame.from_records(
-            records,
-            columns=[
-                "id", "created", "status", "dataset", "teacher", "student", "epochs", "T", "alpha", "seed",
-                "teacher %", "distilled %", "baseline %", "smoothing %", "error",
-            ],
-        )  # fmt: skip
+        return pd.DataFrame.from_records(records, columns=history_columns())
 
+    @_guarded
     def get_run(self, run_id: str) -> RunRecord | None:
         conn = self._conn()
         row = conn.execute("SELECT * FROM runs WHERE id=?", (check_run_id(run_id),)).fetchone()
@@ -246,7 +360,7 @@ class RunStore:
             history=history,
         )
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: D102
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.raw.close()

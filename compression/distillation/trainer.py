@@ -3,10 +3,12 @@
 1. The teacher is trained with cross-entropy (or reused from a cache keyed by its configuration), then put
    in eval() and run under no_grad(). Its logits on the training set are computed once and indexed with the
    same shuffled indices as each batch.
-2. Three copies of one freshly initialised student train on the same batches for the same epochs:
-   "student" (distilled with `kd_loss`), "baseline" (cross-entropy only, the honest control) and, optionally,
-   "smoothing" (cross-entropy with label smoothing and no teacher: is the gain the teacher's knowledge or
-   just softer targets?). They train interleaved epoch by epoch, so a live chart grows all curves together.
+2. Copies of one freshly initialised student train on the same batches for the same epochs, one per
+   variant of `variants.VARIANTS`: "student" (distilled with `kd_loss`), "baseline" (cross-entropy only, the
+   honest control) and, optionally, "smoothing" (cross-entropy with label smoothing and no teacher: is the
+   gain the teacher's knowledge or just softer targets?). They train interleaved epoch by epoch, so a live
+   chart grows all curves together.
+3. A loss that turns NaN or infinite stops the run with a message (TrainingError), never trains on.
 
 Progress goes to a callback; `should_stop` is checked between steps. Same seed, same numbers on the CPU.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -24,12 +27,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from compression.device import resolve_device
 from compression.distillation.data import DATASETS, TensorData, load_dataset
-from compression.distillation.losses import kd_loss
 from compression.distillation.models import (
     TEACHER_PRESETS,
     build_model,
@@ -38,15 +39,12 @@ from compression.distillation.models import (
     shift_batch,
     size_bytes,
 )
+from compression.distillation.variants import VARIANTS, Variant, enabled_variants
 
-ROLES = ("teacher", "student", "baseline", "smoothing")
-ROLE_TITLES = {
-    "teacher": "Teacher",
-    "student": "Distilled student",
-    "baseline": "Baseline student (no teacher)",
-    "smoothing": "Label-smoothing student (no teacher)",
-}
+LOGGER = logging.getLogger("compression_lab.trainer")
 MAX_BATCH_SIZE = 4096
+MIN_TEMPERATURE = 0.05
+MAX_TEMPERATURE = 100.0
 
 
 @dataclass(frozen=True)
@@ -65,8 +63,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     train_fraction: float | None = None
-    """Share of the data used for training; None: 0.2 of digits (the rest is the test set), all of the
-    official training set for the torchvision datasets."""
+    """Share of the data used for training; None: the dataset's default (0.2 of digits, the rest is the test set;
+    all of the official training set for the torchvision datasets)."""
     label_smoothing: float = 0.1
     """Label smoothing of the third control student; 0 leaves that student out."""
     teacher_augment: bool | None = None
@@ -89,7 +87,8 @@ class TrainConfig:
     def resolved_train_fraction(self) -> float:
         if self.train_fraction is not None:
             return self.train_fraction
-        return 0.2 if self.dataset == "digits" else 1.0
+        info = DATASETS.get(self.dataset)
+        return info.default_train_fraction if info else 1.0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,6 +99,24 @@ class TrainConfig:
 
 
 DEFAULT_CONFIG = TrainConfig()
+
+
+def default_config(dataset: str = "digits") -> TrainConfig:
+    """The default run on `dataset`: its own epochs, batch size and teacher (`DatasetInfo`), the rest as DEFAULT_CONFIG.
+
+    The page, its deep links and the CLI all start from this, so they agree.
+    """
+    info = DATASETS.get(dataset)
+    if info is None:
+        raise ValueError(f"Unknown dataset {dataset!r}. Choose one of: {', '.join(DATASETS)}.")
+    return replace(
+        DEFAULT_CONFIG,
+        dataset=dataset,
+        teacher=info.default_teacher,
+        teacher_epochs=info.default_teacher_epochs,
+        epochs=info.default_epochs,
+        batch_size=info.default_batch_size,
+    )
 
 
 def validate_config(config: TrainConfig, max_epochs: int = 2000) -> TrainConfig:
@@ -126,15 +143,20 @@ def validate_config(config: TrainConfig, max_epochs: int = 2000) -> TrainConfig:
         raise ValueError(f"The learning rate must be above 0 and at most 1, got {config.lr}.")
     if not (math.isfinite(config.temperature) and config.temperature > 0):
         raise ValueError(f"The temperature T must be above 0 (T = 1 is the plain softmax), got {config.temperature}.")
-    if config.temperature > 100:
-        raise ValueError(f"The temperature T must be at most 100, got {config.temperature}.")
+    if config.temperature < MIN_TEMPERATURE:
+        raise ValueError(
+            f"The temperature T must be at least {MIN_TEMPERATURE} (T = 1 is the plain softmax; below about 0.05 "
+            f"the softened probabilities underflow and the loss is no longer a number), got {config.temperature}."
+        )
+    if config.temperature > MAX_TEMPERATURE:
+        raise ValueError(f"The temperature T must be at most {MAX_TEMPERATURE:g}, got {config.temperature}.")
     if not (math.isfinite(config.alpha) and 0 <= config.alpha <= 1):
         raise ValueError(f"alpha (the weight of the teacher's soft term) must be between 0 and 1, got {config.alpha}.")
     if not (0 <= config.label_smoothing < 1):
         raise ValueError(f"Label smoothing must be in [0, 1), got {config.label_smoothing}.")
     if not isinstance(config.seed, int) or not 0 <= config.seed < 2**31:
         raise ValueError(f"The seed must be a whole number from 0 to 2^31 - 1, got {config.seed!r}.")
-    upper = 1.0 if config.dataset != "digits" else 0.95
+    upper = DATASETS[config.dataset].max_train_fraction
     fraction = config.resolved_train_fraction()
     if not (math.isfinite(fraction) and 0.05 <= fraction <= upper):
         raise ValueError(f"The training fraction must be between 0.05 and {upper}, got {fraction}.")
@@ -142,19 +164,13 @@ def validate_config(config: TrainConfig, max_epochs: int = 2000) -> TrainConfig:
     return config
 
 
-# Training examples before the train/test split (digits is split by `train_fraction`; the others keep their
-# official test set and train on a fraction of the official training set).
-TRAIN_POOL_SIZES = {"digits": 1797, "mnist": 60_000, "fashion-mnist": 60_000, "cifar10": 50_000}
-
-
 def sample_passes(config: TrainConfig) -> int:
     """How many training samples one run pushes through its models: n_train × (teacher epochs + students × epochs).
 
     Counts the teacher even when a cached one would be reused: the bound must hold before the job starts.
     """
-    n_train = round(TRAIN_POOL_SIZES[config.dataset] * config.resolved_train_fraction())
-    students = 3 if config.label_smoothing > 0 else 2
-    return n_train * (config.resolved_teacher_epochs() + students * config.epochs)
+    n_train = round(DATASETS[config.dataset].train_pool * config.resolved_train_fraction())
+    return n_train * (config.resolved_teacher_epochs() + len(enabled_variants(config)) * config.epochs)
 
 
 class TrainingCancelled(Exception):  # noqa: N818 - reads as what happened
@@ -205,6 +221,8 @@ class TrainResult:
     device: str
     teacher_from_cache: bool
     seconds: float
+    threads: int = 1
+    """torch's intra-op CPU threads while it trained."""
     weights: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict, repr=False)
 
     @property
@@ -220,6 +238,7 @@ class TrainResult:
         out["device"] = self.device
         out["teacher_from_cache"] = self.teacher_from_cache
         out["seconds"] = self.seconds
+        out["threads"] = self.threads
         out["gap_closed"] = self.gap_closed
         return out
 
@@ -277,17 +296,31 @@ class TeacherCache:
                 return entry
         return None
 
-    def put(self, key: str, state: dict[str, torch.Tensor], history: list[dict[str, Any]]) -> None:
+    def put(self, key: str, state: dict[str, torch.Tensor], history: list[dict[str, Any]]) -> str | None:
+        """Remember a trained teacher; returns None, or why it could not be saved on disk (the cache is an
+        optimisation: a read-only folder or a full disk is logged and the run goes on)."""
         state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
         self._remember(key, (state, history))
-        if self.folder is not None:
+        if self.folder is None:
+            return None
+        tmp = self.folder / f"{key}.safetensors.tmp"
+        try:
             from safetensors.torch import save_file
 
             self.folder.mkdir(parents=True, exist_ok=True)
-            tmp = self.folder / f"{key}.safetensors.tmp"
             save_file(state, str(tmp))
-            tmp.replace(self.folder / f"{key}.safetensors")
             (self.folder / f"{key}.json").write_text(json.dumps(history))
+            tmp.replace(self.folder / f"{key}.safetensors")
+        except Exception as exc:  # noqa: BLE001 - OSError, safetensors' SafetensorError: never fail the run
+            LOGGER.warning("Could not save the teacher cache in %s: %s", self.folder, exc)
+            for leftover in (tmp, self.folder / f"{key}.json"):
+                try:
+                    leftover.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc).__name__
+            return f"the teacher could not be cached on disk ({reason}); the run goes on without the cache"
+        return None
 
     def _remember(self, key: str, entry: tuple[dict[str, torch.Tensor], list[dict[str, Any]]]) -> None:
         self._memory[key] = entry
@@ -405,6 +438,7 @@ def _train(
     stop: Callable[[], bool],
 ) -> TrainResult:
     started = time.perf_counter()
+    threads = torch.get_num_threads()
     emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}"))
     data = load_dataset(
         config.dataset,
@@ -418,7 +452,8 @@ def _train(
     steps_per_epoch = math.ceil(n_train / config.batch_size)
     teacher_spec = parse_model(config.teacher, "teacher")
     student_spec = parse_model(config.student, "student")
-    roles = ["student", "baseline"] + (["smoothing"] if config.label_smoothing > 0 else [])
+    variants = {v.name: v for v in enabled_variants(config)}
+    roles = list(variants)
 
     cache_key = TeacherCache.key(config, device)
     cached = teacher_cache.get(cache_key) if teacher_cache is not None else None
@@ -439,7 +474,9 @@ def _train(
         teacher_rows = _train_teacher(teacher, data, config, teacher_epochs, steps_per_epoch, device, progress, emit)
         history.extend(teacher_rows)
         if teacher_cache is not None:
-            teacher_cache.put(cache_key, teacher.state_dict(), teacher_rows)
+            problem = teacher_cache.put(cache_key, teacher.state_dict(), teacher_rows)
+            if problem:
+                emit(ProgressEvent("status", "teacher", message=problem[0].upper() + problem[1:] + "."))
 
     # The teacher is frozen from here on: eval mode (no dropout), no gradients.
     teacher.eval()
@@ -474,11 +511,12 @@ def _train(
                 x_epoch,
                 data.y_train,
                 batches,
-                loss_fn=_student_loss(role, config, teacher_epoch_logits),
+                loss_fn=_student_loss(variants[role], config, teacher_epoch_logits),
                 after_step=lambda step, epoch=epoch: progress.step(
                     "students", epoch, config.epochs, step, steps_per_epoch
                 ),
             )
+            _check_finite(mean_loss, role, epoch)
             rows.append(_evaluate(role, model, data, epoch, mean_loss, teacher_test_pred))
         history.extend(rows)
         emit(ProgressEvent("epoch", "students", progress.done / progress.total, epoch, config.epochs, rows=rows))
@@ -511,6 +549,7 @@ def _train(
         device=str(device),
         teacher_from_cache=cached is not None,
         seconds=time.perf_counter() - started,
+        threads=threads,
         weights=weights,
     )
 
@@ -518,14 +557,22 @@ def _train(
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-def _student_loss(role: str, config: TrainConfig, teacher_logits: torch.Tensor | None) -> LossFn:
-    """loss(student_logits, targets, batch_indices) for each student: KD, plain CE, or label-smoothed CE."""
-    if role == "student":
+def _student_loss(variant: Variant, config: TrainConfig, teacher_logits: torch.Tensor | None) -> LossFn:
+    """loss(student_logits, targets, batch_indices) of one variant; teacher logits follow the batch's indices."""
+    if variant.uses_teacher:
         assert teacher_logits is not None
-        return lambda logits, y, idx: kd_loss(logits, teacher_logits[idx], y, config.temperature, config.alpha)
-    if role == "baseline":
-        return lambda logits, y, idx: F.cross_entropy(logits, y)
-    return lambda logits, y, idx: F.cross_entropy(logits, y, label_smoothing=config.label_smoothing)
+        return lambda logits, y, idx: variant.loss(logits, y, teacher_logits[idx], config)
+    return lambda logits, y, idx: variant.loss(logits, y, None, config)
+
+
+def _check_finite(mean_loss: float, role: str, epoch: int) -> None:
+    """Stop the run when a model's training loss is no longer a number (NaN or infinite)."""
+    if not math.isfinite(mean_loss):
+        title = "teacher" if role == "teacher" else VARIANTS[role].title.lower()
+        raise TrainingError(
+            f"Training stopped: the {title}'s loss became {mean_loss} at epoch {epoch}, so further steps would "
+            "only train on NaN. Try a lower learning rate, a temperature nearer 1-20, or another seed."
+        )
 
 
 def student_epoch(
@@ -574,7 +621,7 @@ def _evaluate(
         "model": role,
         "epoch": epoch,
         "train_loss": float(train_loss),
-        "test_loss": float(F.cross_entropy(logits, data.y_test)),
+        "test_loss": float(nn.functional.cross_entropy(logits, data.y_test)),
         "test_accuracy": float((pred == data.y_test).float().mean()),
         "agreement": None if teacher_test_pred is None else float((pred == teacher_test_pred).float().mean()),
     }
@@ -605,13 +652,14 @@ def _train_teacher(
             xb = data.x_train[idx]
             if augment:
                 xb = shift_batch(xb, jitter, data.background)
-            loss = F.cross_entropy(teacher(xb), data.y_train[idx])
+            loss = nn.functional.cross_entropy(teacher(xb), data.y_train[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             scheduler.step()
             total_loss += loss.detach() * len(idx)
             progress.step("teacher", epoch, epochs, step, steps_per_epoch)
+        _check_finite(float(total_loss) / n_train, "teacher", epoch)
         row = _evaluate("teacher", teacher, data, epoch, float(total_loss) / n_train, None)
         rows.append(row)
         emit(ProgressEvent("epoch", "teacher", progress.done / progress.total, epoch, epochs, rows=[row]))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-import torch
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import assert_no_exception
@@ -14,7 +13,7 @@ PAGE = "pages/distillation.py"
 # A short real run: the article's MLP teacher for 3 epochs, students for 3 epochs.
 SHORT = {"dataset": "digits", "teacher": "article-teacher", "student": "article-student", "epochs": "3"}
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)
@@ -87,14 +86,16 @@ def test_form_refuses_bad_values_before_a_job_exists(open_page, key, value, mess
     assert "st.session_state" not in errors[0] and "distill_job" not in at.session_state
 
 
-def test_a_run_too_long_for_the_shared_server_is_refused(open_page):
-    at = open_page(PAGE)
-    at.selectbox(key="distill_dataset").set_value("mnist")
-    at.number_input(key="distill_epochs").set_value(2000)
+def test_a_run_too_long_for_the_shared_server_is_refused_with_its_estimate(open_page):
+    """The issue-12 link: six layers of 4,096 units for teacher and student, 2,000 epochs."""
+    huge = "mlp:" + ",".join(["4096"] * 6)
+    at = open_page(PAGE, query={"teacher": huge, "student": huge, "epochs": "2000"})
     at.button(key="distill_train").click().run()
     assert_no_exception(at)
     errors = [str(e.value) for e in at.error]
-    assert any("too long for a shared server" in e and "fewer student or teacher epochs" in e for e in errors), errors
+    assert any("too long for a shared server" in e and "h on this server; the limit is 10 min" in e for e in errors), (
+        errors
+    )
     assert "distill_job" not in at.session_state
 
 
@@ -110,6 +111,7 @@ def test_short_run_completes_and_shows_results_then_reopens_from_history(open_pa
     at = open_page(PAGE, query=SHORT)
     start(at)
     job_id = at.session_state["distill_job"]
+    assert any("starting now" in str(t.value) for t in at.toast), [str(t.value) for t in at.toast]
     wait_for(at, lambda a: any("Distillation" in str(x.value) for x in [*a.success, *a.warning]))
     text = page_text(at)
     assert f"Run `{job_id}`: done" in text
@@ -126,6 +128,12 @@ def test_short_run_completes_and_shows_results_then_reopens_from_history(open_pa
     assert {"Teacher", "Distilled student", "Baseline student", "Gap closed"} <= set(labels)
     history = frame_with(at, "distilled %")
     assert job_id in list(history["id"]) and history.iloc[0]["status"] == "done"
+    # Missing values (the teacher's agreement with itself, a failed run's accuracies) show as "–", not "None".
+    placeholders = [
+        f.proto.placeholder for f in at.dataframe if {"distilled %", "agrees with teacher %"} & set(f.value.columns)
+    ]
+    assert placeholders == ["–", "–"]
+    assert "1 CPU threads of" in " ".join(str(c.value) for c in at.sidebar.caption)  # the training threads
     # Reopen it from the history in a fresh session.
     other = open_page(PAGE)
     other.selectbox(key="distill_reopen_choice").set_value(job_id)
@@ -186,9 +194,86 @@ def test_deep_link_fills_the_form_and_bad_values_fall_back(open_page):
     assert bad.number_input(key="distill_temperature").value == 4.0
 
 
-def test_missing_dataset_run_fails_with_a_message_on_the_page(open_page):
-    at = open_page(PAGE, query={**SHORT, "dataset": "mnist"})
-    start(at, teacher_epochs=1)
-    wait_for(at, lambda a: any("This run failed" in str(e.value) for e in a.error), timeout=60)
-    message = " ".join(str(e.value) for e in at.error)
-    assert "MNIST" in message and "train-images-idx3-ubyte" in message
+def test_a_missing_dataset_is_marked_disabled_and_never_queued(open_page):
+    """Issue 10 item 8: the choice says what is on this server; a missing dataset names its folder and files."""
+    at = open_page(PAGE)
+    box = at.selectbox(key="distill_dataset")
+    assert "1 of 4 on this server" in box.label
+    box.set_value("cifar10").run()
+    assert_no_exception(at)
+    warning = " ".join(str(w.value) for w in at.warning)
+    assert "cifar-10-batches-py" in warning and "data_batch_1" in warning and "MNIST" not in warning
+    assert at.button(key="distill_train").disabled
+    assert "distill_job" not in at.session_state
+
+
+def test_each_dataset_brings_its_own_defaults_the_same_as_the_cli(open_page):
+    from compression.distillation.__main__ import build_parser, config_from_args
+
+    at = open_page(PAGE)
+    assert at.number_input(key="distill_epochs").value == 1000  # digits keeps today's defaults
+    for dataset in ("mnist", "cifar10", "digits"):
+        at.selectbox(key="distill_dataset").set_value(dataset).run()
+        cli = config_from_args(build_parser().parse_args(["--dataset", dataset]))
+        assert at.number_input(key="distill_epochs").value == cli.epochs
+        assert at.number_input(key="distill_batch_size").value == cli.batch_size
+        assert at.selectbox(key="distill_teacher").value == cli.teacher
+        assert at.number_input(key="distill_teacher_epochs").value == (cli.teacher_epochs or 0)
+
+
+def test_a_broken_runs_folder_is_a_message_and_the_page_still_works(open_page, tmp_path, monkeypatch):
+    """Issue 12 item 3: a file where the runs folder should be (as root, a read-only folder cannot be made)."""
+    blocked = tmp_path / "runs"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("COMPRESSION_LAB_RUNS_DIR", str(blocked))
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "run history cannot be saved or read" in errors and "COMPRESSION_LAB_RUNS_DIR" in errors
+    assert "OperationalError" not in errors
+    assert at.number_input(key="distill_temperature").value == 4.0  # the form is there
+    at.button(key="distill_train").click().run()
+    assert_no_exception(at)
+    assert any("Not started" in str(e.value) and "runs folder" in str(e.value) for e in at.error)
+    home = open_page("pages/home.py")
+    assert_no_exception(home)
+
+
+def test_runs_a_crashed_server_left_running_are_marked_at_start_up(open_page, isolated_lab_dirs):
+    """Issue 12 item 7: marked on the first page view of the new server, whichever page it is."""
+    from compression.distillation.store import RunStore
+    from compression.distillation.trainer import TrainConfig
+
+    store = RunStore(isolated_lab_dirs["RUNS_DIR"])
+    store.create_run("crashed_run", TrainConfig().to_dict())
+    store.set_status("crashed_run", "running")
+    open_page("pages/home.py")
+    assert store.get_run("crashed_run").status == "interrupted"
+    trainer = open_page(PAGE)
+    assert "interrupted by a server restart" not in page_text(trainer)  # no banner in every new session
+
+
+def test_a_fake_dataset_and_variant_appear_on_the_page(open_page, monkeypatch, isolated_lab_dirs):
+    from compression.distillation import variants as variants_module
+    from compression.distillation.data import DATASETS
+    from compression.distillation.store import RunStore
+    from tests.unit.test_distillation_registries import FAKE_DATASET, FAKE_VARIANT
+
+    monkeypatch.setitem(DATASETS, "stripes", FAKE_DATASET)
+    monkeypatch.setitem(variants_module.VARIANTS, "hardonly", FAKE_VARIANT)
+    store = RunStore(isolated_lab_dirs["RUNS_DIR"])
+    model = {"architecture": "mlp:128", "test_accuracy": 0.9, "test_loss": 0.3, "params": 10, "size_bytes": 40,
+             "compression_ratio": 2.0, "latency_ms": 0.1, "agreement": 0.8}  # fmt: skip
+    results = {role: dict(model) for role in ("teacher", "student", "baseline", "hardonly")}
+    results["teacher"]["agreement"] = None
+    store.create_run("fake_run", {"dataset": "stripes", "epochs": 3})
+    store.finish("fake_run", results)
+    at = open_page(PAGE)
+    assert "stripes" in at.selectbox(key="distill_dataset").options or any(
+        "Stripes" in o for o in at.selectbox(key="distill_dataset").options
+    )
+    assert "hard-only %" in frame_with(at, "distilled %").columns
+    at.selectbox(key="distill_reopen_choice").set_value("fake_run")
+    at.button(key="distill_reopen").click().run()
+    assert_no_exception(at)
+    assert "Hard-label student at T=2" in list(frame_with(at, "smaller than teacher ×")["Model"])

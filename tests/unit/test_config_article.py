@@ -35,3 +35,19 @@ def test_comparison_table_both_languages():
     assert en.loc["Goal", "Quantization"] == "Reduce model size and computation"
     with pytest.raises(ValueError, match="Unknown language"):
         comparison_table("fr")
+
+
+def test_work_limit_settings_have_defaults_and_refuse_bad_values(monkeypatch):
+    for key in ("MAX_JOB_MINUTES", "TRAIN_GFLOPS", "MAX_PARAMS", "MAX_JOB_MEMORY_MB", "MAX_JOBS_PER_VISITOR",
+                "MAX_SAMPLE_PASSES"):  # fmt: skip
+        monkeypatch.delenv("COMPRESSION_LAB_" + key, raising=False)
+    monkeypatch.setenv("COMPRESSION_LAB_TRAIN_THREADS", "3")
+    s = Settings.from_env()
+    assert (s.max_job_seconds, s.train_gflops, s.max_params) == (600.0, 150.0, 20_000_000)
+    assert (s.max_job_memory_mb, s.max_jobs_per_visitor, s.max_sample_passes) == (3072, 2, None)
+    monkeypatch.setenv("COMPRESSION_LAB_MAX_JOB_MINUTES", "forever")
+    with pytest.raises(ValueError, match="COMPRESSION_LAB_MAX_JOB_MINUTES must be a number"):
+        Settings.from_env()
+    monkeypatch.setenv("COMPRESSION_LAB_MAX_JOB_MINUTES", "inf")
+    with pytest.raises(ValueError, match="finite"):
+        Settings.from_env()

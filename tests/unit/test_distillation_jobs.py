@@ -13,7 +13,7 @@ from compression.distillation.jobs import JobManager, QueueFullError
 from compression.distillation.store import RunStore
 from compression.distillation.trainer import TrainConfig, train
 
-torch.set_num_threads(1)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 TINY = TrainConfig(teacher="article-teacher", teacher_epochs=3, epochs=2, device="cpu")
 
@@ -116,15 +116,38 @@ def test_cancel_a_queued_job_and_a_running_one(store):
 
 
 def test_a_failing_job_reports_its_message_and_the_next_job_still_runs(store, tmp_path):
-    manager = make_manager(store)
+    raw = tmp_path / "data" / "MNIST" / "raw"  # every file present, but not IDX files: fails while loading
+    raw.mkdir(parents=True)
+    for name in (
+        "train-images-idx3-ubyte",
+        "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte",
+        "t10k-labels-idx1-ubyte",
+    ):
+        (raw / name).write_bytes(b"not an idx file")
+    manager = make_manager(store, data_dir=tmp_path / "data")
     try:
         bad = manager.submit(replace(TINY, dataset="mnist"))
         good = manager.submit(TINY)
         failed = manager.wait(bad.id, 60)
         assert failed.status == "failed"
-        assert "MNIST" in failed.error and "train-images-idx3-ubyte" in failed.error
+        assert "MNIST" in failed.error and "could not be read" in failed.error
         assert store.get_run(bad.id).status == "failed" and "MNIST" in store.get_run(bad.id).error
         assert manager.wait(good.id, 120).status == "done"
+    finally:
+        manager.shutdown()
+
+
+def test_a_dataset_whose_files_are_missing_is_refused_before_it_is_queued(store, tmp_path):
+    """Issue 10 item 8: never queued, and the message names the folder and the files (no 'MNIST-style')."""
+    manager = make_manager(store, data_dir=tmp_path / "data")
+    try:
+        with pytest.raises(ValueError) as info:
+            manager.submit(replace(TINY, dataset="cifar10"), owner="alice")
+        message = str(info.value)
+        assert "cifar-10-batches-py" in message and "data_batch_1" in message and "test_batch" in message
+        assert "MNIST" not in message and "gzipped" not in message
+        assert manager.jobs() == [] and store.list_runs().empty
     finally:
         manager.shutdown()
 
@@ -251,13 +274,131 @@ def test_a_job_too_long_for_a_shared_server_is_refused_before_it_exists(store):
     mnist = replace(default, dataset="mnist", epochs=1000)
     assert sample_passes(mnist) == 60_000 * (150 + 3 * 1000)
     assert sample_passes(replace(mnist, label_smoothing=0.0)) == 60_000 * (150 + 2 * 1000)
-    manager = make_manager(store)
-    manager.max_sample_passes = 40_000_000
+    manager = make_manager(store, max_sample_passes=1_000_000)  # an owner who also caps sample passes
     try:
         with pytest.raises(ValueError, match="too long for a shared server.*COMPRESSION_LAB_MAX_SAMPLE_PASSES"):
-            manager.submit(mnist, owner="alice")
+            manager.submit(default, owner="alice")  # 1.13 million
         assert manager.jobs() == [] and store.list_runs().empty
-        ok = manager.submit(replace(mnist, epochs=100, teacher_epochs=50), owner="alice")  # 21 million: accepted
+        ok = manager.submit(replace(default, epochs=100), owner="alice")  # 0.16 million: accepted
         manager.cancel(ok.id, requester="alice")
     finally:
+        manager.shutdown()
+
+
+HUGE = "mlp:4096,4096,4096,4096,4096,4096"
+
+
+def test_the_huge_mlp_link_is_refused_with_its_estimate_before_it_is_queued(store):
+    """Issue 12 item 2: /distillation?teacher=mlp:4096×6&student=mlp:4096×6&epochs=2000 was accepted
+    (about 10.7 h measured). Now the estimate is in the message, and nothing is queued."""
+    from compression.distillation.budget import estimate_work
+
+    link = replace(TINY, teacher=HUGE, student=HUGE, epochs=2000, teacher_epochs=None)
+    work = estimate_work(link, gflops=50.0)
+    assert 5 * 3600 < work.seconds < 20 * 3600  # measured: 6.3 s per teacher epoch × 6,100 epochs ≈ 10.7 h
+    manager = make_manager(store, max_job_seconds=600, train_gflops=50.0)
+    try:
+        with pytest.raises(ValueError, match=r"about \d+\.\d h on this server; the limit is 10 min"):
+            manager.submit(link, owner="alice")
+        assert manager.jobs() == [] and store.list_runs().empty
+        # The default run fits easily; its estimate is in the tens of seconds.
+        assert estimate_work(replace(TINY, teacher="cnn-small", teacher_epochs=None, epochs=1000)).seconds < 120
+    finally:
+        manager.shutdown()
+
+
+def test_model_size_and_memory_are_bounded(store):
+    big = replace(TINY, teacher=HUGE, epochs=1, teacher_epochs=1)
+    manager = make_manager(store, max_params=20_000_000)
+    try:
+        with pytest.raises(
+            ValueError, match=r"teacher is too large.*84,\d{3},\d{3} parameters; the limit is 20,000,000"
+        ):
+            manager.submit(big)
+        manager.max_params, manager.max_job_memory_mb = None, 256
+        with pytest.raises(ValueError, match=r"needs about [\d,]+ MiB of memory; this server allows 256 MiB"):
+            manager.submit(big)
+        assert store.list_runs().empty
+    finally:
+        manager.shutdown()
+
+
+def test_one_visitor_may_hold_two_jobs_and_the_presenter_is_exempt(store):
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated, max_jobs_per_visitor=2, max_queue=8)
+    try:
+        manager.submit(TINY, owner="greedy")
+        second = manager.submit(TINY, owner="greedy")
+        with pytest.raises(ValueError, match="You already have 2 jobs queued or running.*2 per visitor"):
+            manager.submit(TINY, owner="greedy")
+        manager.submit(TINY, owner="someone-else")  # others still get a turn
+        for _ in range(3):
+            manager.submit(TINY, owner="presenter", privileged=True)  # the presenter is exempt
+        assert len([j for j in manager.jobs() if j.owner == "greedy"]) == 2
+        manager.cancel(second.id, requester="greedy")  # a finished (here: cancelled) job frees a slot
+        manager.submit(TINY, owner="greedy")
+    finally:
+        gated.gate.set()
+        manager.shutdown()
+
+
+def test_a_job_on_an_idle_device_starts_at_once_and_the_next_one_waits(store):
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated)
+    try:
+        first = manager.submit(TINY, owner="alice")
+        assert manager.starts_at_once(first.id)  # queued for an instant, but nothing is ahead of it
+        wait_until_running(manager, first.id)
+        second = manager.submit(TINY, owner="bob")
+        assert not manager.starts_at_once(second.id)
+    finally:
+        gated.gate.set()
+        manager.shutdown()
+
+
+def test_a_job_trains_with_the_servers_thread_count_in_both_executors(store):
+    """Issue 8 item 9: the thread count is checked during training, not only after it."""
+    seen = []
+
+    def recording(config, **kwargs):
+        on_event = kwargs["on_event"]
+        kwargs["on_event"] = lambda event: (seen.append(torch.get_num_threads()), on_event(event))
+        return train(config, **kwargs)
+
+    manager = make_manager(store, trainer=recording, train_threads=2)
+    try:
+        assert manager.wait(manager.submit(TINY).id, 120).status == "done"
+    finally:
+        manager.shutdown()
+    assert seen and set(seen) == {2}
+    process_manager = make_manager(store, executor="process", train_threads=1)
+    try:
+        done = process_manager.wait(process_manager.submit(TINY).id, 180)
+        assert done.status == "done", done.error
+        assert done.results["threads"] == 1  # measured inside the worker, while it trained
+    finally:
+        process_manager.shutdown()
+
+
+def test_snapshots_are_copies_with_one_list_of_fields(store):
+    """Issue 8 item 5: JobSnapshot lists the fields once; the manager's copies do not alias its state."""
+    import dataclasses
+
+    from compression.distillation.jobs import JobSnapshot, _Job
+
+    assert [f.name for f in dataclasses.fields(_Job)] == ["state", "cancel"]
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated)
+    try:
+        job = manager.submit(TINY, owner="alice")
+        snap = manager.snapshot(job.id)
+        assert isinstance(snap, JobSnapshot) and snap.owner == "alice" and snap.config == TINY
+        snap.history.append({"model": "fake"})
+        snap.status = "done"
+        assert manager.snapshot(job.id).history == [] and manager.snapshot(job.id).status != "done"
+        before = manager.version
+        manager.cancel(job.id)
+        assert manager.version > before
+    finally:
+        gated.gate.set()
         manager.shutdown()

@@ -93,7 +93,15 @@ def test_teacher_gets_no_gradient():
 
 @pytest.mark.parametrize(
     ("T", "alpha", "message"),
-    [(0.0, 0.5, "temperature must be positive"), (-1.0, 0.5, "temperature"), (2.0, 1.5, "alpha"), (2.0, -0.1, "alpha")],
+    [
+        (0.0, 0.5, "temperature must be a positive, finite number"),
+        (-1.0, 0.5, "temperature"),
+        (float("nan"), 0.5, "temperature must be a positive, finite number, got nan"),
+        (float("inf"), 0.5, "temperature must be a positive, finite number, got inf"),
+        (2.0, 1.5, "alpha"),
+        (2.0, -0.1, "alpha"),
+        (2.0, float("nan"), "alpha"),
+    ],
 )
 def test_kd_loss_refuses_bad_arguments(T, alpha, message):
     with pytest.raises(ValueError, match=message):

@@ -65,3 +65,13 @@ def test_summary_history_and_csv():
     back = pd.read_csv(io.StringIO(metrics_csv(rows)))
     assert list(back.columns) == ["model", "epoch", "train_loss", "test_loss", "test_accuracy", "agreement"]
     assert len(back) == 2000
+
+
+def test_log_axis_ticks_are_full_values_not_plotlys_digit_labels():
+    """Issue 10: the teacher-phase loss axis read "2, 1, 5, 2, 0.1, 5, 2" (plotly's minor log labels)."""
+    from compression.distillation.report import log_ticks
+
+    assert log_ticks(0.08, 2.3) == [0.1, 0.2, 0.5, 1.0, 2.0]
+    assert log_ticks(0.0004, 2.3) == [0.001, 0.01, 0.1, 1.0]  # many decades: only the powers of ten
+    assert log_ticks(0.31, 0.35) == [0.31, 0.35]  # inside one step: the ends
+    assert log_ticks(0.0, 1.0) == [] and log_ticks(1.0, float("inf")) == []
