@@ -61,6 +61,8 @@ class Settings:
     """CPU threads a training job may use (COMPRESSION_LAB_TRAIN_THREADS)."""
     presenter_key: str | None = None
     """Secret that makes a visitor the presenter (COMPRESSION_LAB_PRESENTER_KEY); None: only localhost is."""
+    max_sweep_cells: int = 72
+    """Most students one sweep trains at once, cells × seeds with controls (COMPRESSION_LAB_MAX_SWEEP_CELLS)."""
 
     def __repr__(self) -> str:  # never print the presenter key
         fields = {k: v for k, v in self.__dict__.items() if k != "presenter_key"}
@@ -84,4 +86,5 @@ class Settings:
             # Leave one core to the web server so pages stay responsive while training.
             train_threads=_env_int("TRAIN_THREADS", max(1, cpu_count - 1)),
             presenter_key=os.environ.get(ENV_PREFIX + "PRESENTER_KEY", "").strip() or None,
+            max_sweep_cells=_env_int("MAX_SWEEP_CELLS", 72),
         )

@@ -176,8 +176,11 @@ class JobManager:
     # --- visitors ------------------------------------------------------------------------------------------
     def submit(self, config: TrainConfig, owner: str = "") -> JobSnapshot:
         """Validate, store as "queued" and enqueue. ValueError (bad value, full queue) before any job exists."""
-        validate_config(config, self.max_epochs)
-        work = sample_passes(config)
+        if isinstance(config, TrainConfig):
+            validate_config(config, self.max_epochs)
+            work = sample_passes(config)
+        else:  # a job that brings its own check, runner and store view (a sweep: compression/distillation/sweep.py)
+            work = config.validate(self.max_epochs)
         if self.max_sample_passes is not None and work > self.max_sample_passes:
             raise ValueError(
                 f"This run is too long for a shared server: it would push {work / 1e6:,.1f} million training "
@@ -197,7 +200,7 @@ class JobManager:
                     "Try again when a job has finished."
                 )
             job = _Job(id=uuid.uuid4().hex[:12], owner=owner, config=config, device=device, created_at=time.time())
-            self.store.create_run(job.id, config.to_dict(), owner=owner, device=device)
+            _store_for(self.store, config).create_run(job.id, config.to_dict(), owner=owner, device=device)
             self._jobs[job.id] = job
             self._queues.setdefault(device, collections.deque()).append(job.id)
             self._ensure_worker(device)
@@ -317,7 +320,7 @@ class JobManager:
             job.message = "Failed"
         try:
             if status != "done":
-                self.store.set_status(job.id, status, error)
+                _store_for(self.store, job.config).set_status(job.id, status, error)
         except Exception:  # noqa: BLE001 - the store failing must not kill the worker
             LOGGER.exception("Could not record the end of job %s", job.id)
         finished = [j for j in self._jobs.values() if j.status not in ACTIVE]
@@ -342,12 +345,13 @@ class JobManager:
             self._run(job)
 
     def _run(self, job: _Job) -> None:
+        store = _store_for(self.store, job.config)
         pending: list[dict[str, Any]] = []
         last_flush = [time.monotonic()]
 
         def flush() -> None:
             if pending:
-                self.store.add_metrics(job.id, pending)
+                store.add_metrics(job.id, pending)
                 pending.clear()
             last_flush[0] = time.monotonic()
 
@@ -367,7 +371,7 @@ class JobManager:
                 flush()
 
         try:
-            self.store.set_status(job.id, "running")
+            store.set_status(job.id, "running")
             if self.executor == "process":
                 runner = self._runners.get(job.device)
                 if runner is None:
@@ -376,7 +380,8 @@ class JobManager:
             else:
                 if job.device.startswith("cpu"):
                     torch.set_num_threads(self.train_threads)
-                result = self._trainer(
+                trainer = self._trainer if isinstance(job.config, TrainConfig) else type(job.config).run
+                result = trainer(
                     job.config,
                     data_dir=self.data_dir,
                     allow_download=self.allow_download,
@@ -388,7 +393,7 @@ class JobManager:
                 summary, weights = result.to_json(), result.weights
             flush()
             summary.pop("history", None)
-            self.store.finish(job.id, summary, weights)
+            store.finish(job.id, summary, weights)
             with self._lock:
                 job.results = summary
                 self._finish(job, "done")
@@ -412,6 +417,11 @@ class JobManager:
             flush()
         except Exception:  # noqa: BLE001
             LOGGER.exception("Could not save the last metrics")
+
+
+def _store_for(store: RunStore, config: Any) -> Any:
+    """Where a job is recorded: the run store, or the view a non-TrainConfig job brings (a sweep's tables)."""
+    return store if isinstance(config, TrainConfig) else config.store_view(store)
 
 
 _SPAWN_LOCK = threading.Lock()
@@ -530,7 +540,7 @@ def _child_main(
             return
         seq, config = task
         try:
-            result = train(
+            result = (train if isinstance(config, TrainConfig) else type(config).run)(
                 config,
                 data_dir=data_dir,
                 allow_download=allow_download,

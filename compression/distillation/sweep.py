@@ -67,7 +67,7 @@ def max_sweep_cells() -> int:
 
 
 def parse_values(text: str, name: str) -> tuple[float, ...]:
-    """"1,2,4,8" -> (1.0, 2.0, 4.0, 8.0); ValueError names the bad entry. Duplicates are dropped, order kept."""
+    """ "1,2,4,8" -> (1.0, 2.0, 4.0, 8.0); ValueError names the bad entry. Duplicates are dropped, order kept."""
     values: list[float] = []
     for part in str(text).replace(";", ",").split(","):
         part = part.strip()
@@ -322,8 +322,7 @@ class SweepResult:
                     "agreement": statistics.fmean(r["agreement"] for r in rows),
                     "seeds": [r["seed"] for r in rows],
                     "per_seed": [
-                        {k: r[k] for k in ("seed", "test_accuracy", "test_loss", "agreement", "history")}
-                        for r in rows
+                        {k: r[k] for k in ("seed", "test_accuracy", "test_loss", "agreement", "history")} for r in rows
                     ],
                 }
         out["summary"] = grouped
@@ -393,9 +392,7 @@ def verdict(summary: list[dict[str, Any]]) -> SweepVerdict:
     gain_s = best["test_accuracy"] - by_kind["smoothing"]["test_accuracy"] if "smoothing" in by_kind else None
     variances = [r["std"] ** 2 for r in summary if r["std"] is not None]
     n = best["seeds"]
-    result = SweepVerdict(
-        "unknown", "", best["name"], best["test_accuracy"], lead, gain_b, gain_s
-    )
+    result = SweepVerdict("unknown", "", best["name"], best["test_accuracy"], lead, gain_b, gain_s)
     pct = lambda v: f"{100 * v:+.2f} points"  # noqa: E731
     parts = []
     if gain_b is not None:
