@@ -171,3 +171,19 @@ def test_an_interrupted_sweep_is_marked_on_restart(tmp_path):
     assert again.sweeps.recovered == 1
     assert again.sweeps.get_sweep("abc").status == "interrupted"
     again.close()
+
+
+def test_cli_sweep_flags_write_the_sweep_list(tmp_path, capsys):
+    from compression.distillation.__main__ import main
+
+    out = tmp_path / "sweep.json"
+    argv = ["--teacher", "article-teacher", "--teacher-epochs", "2", "--epochs", "2", "--device", "cpu",
+            "--threads", "1", "--no-cache", "--quiet", "--json", str(out),
+            "--sweep-temperature", "1,4", "--sweep-alpha", "0.5,0.9"]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads(out.read_text())
+    assert sorted((r["temperature"], r["alpha"]) for r in data["sweep"]) == [(1, 0.5), (1, 0.9), (4, 0.5), (4, 0.9)]
+    assert data["seconds"] > 0 and "baseline" in data and "teacher" in data
+    assert "T=1 α=0.5" in capsys.readouterr().out
+    assert main([*argv[:-4], "--sweep-temperature", "1,x"]) == 2
+    assert "'x' is not a number" in capsys.readouterr().err
