@@ -695,3 +695,100 @@ def _evaluate_stacked(
         }
         for i, s in enumerate(students)
     ]
+
+
+# --- for pages: the room's submissions and the frames to draw -------------------------------------------------
+class SweepRoom:
+    """Cells submitted by a room of learners (one per visitor; a new one replaces theirs), thread-safe.
+
+    The presenter starts one sweep with every distinct cell submitted; `started` records that job for every
+    visitor to watch and empties the submissions for the next round.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._cells: dict[str, tuple[float, float]] = {}
+        self.job_id: str | None = None
+        self.round = 0
+
+    def submit(self, visitor: str, temperature: float, alpha: float) -> tuple[float, float]:
+        """Check and record this visitor's cell (T rounded to 0.01, alpha to 0.01); ValueError for a bad value."""
+        t, a = round(float(temperature), 2), round(float(alpha), 2)
+        validate_config(replace(TrainConfig(device="cpu"), temperature=t, alpha=a))
+        with self._lock:
+            self._cells[visitor] = (t, a)
+        return t, a
+
+    def withdraw(self, visitor: str) -> None:
+        with self._lock:
+            self._cells.pop(visitor, None)
+
+    def mine(self, visitor: str) -> tuple[float, float] | None:
+        with self._lock:
+            return self._cells.get(visitor)
+
+    def cells(self) -> list[dict[str, Any]]:
+        """Distinct cells sorted by T then alpha, with how many learners chose each."""
+        with self._lock:
+            chosen = list(self._cells.values())
+        counts: dict[tuple[float, float], int] = {}
+        for cell in chosen:
+            counts[cell] = counts.get(cell, 0) + 1
+        return [{"temperature": t, "alpha": a, "learners": n} for (t, a), n in sorted(counts.items())]
+
+    def started(self, job_id: str) -> None:
+        with self._lock:
+            self.job_id = job_id
+            self.round += 1
+            self._cells.clear()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cells.clear()
+
+
+def sweep_history_frame(rows: list[dict[str, Any]], max_points: int | None = None) -> Any:
+    """Rows {model, epoch, test_accuracy, ...} -> DataFrame [model, epoch, test accuracy %, test loss], at most
+    about `max_points` epochs per model (evenly spaced, always the last)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["model", "epoch", "train_loss", "test_loss", "test_accuracy", "agreement"])
+    if frame.empty:
+        return pd.DataFrame(columns=["model", "epoch", "test accuracy %", "test loss"])
+    if max_points:
+        parts = []
+        for _, group in frame.groupby("model", sort=False):
+            step = max(1, -(-len(group) // max_points))
+            keep = group.iloc[::step]
+            if keep.index[-1] != group.index[-1]:
+                keep = pd.concat([keep, group.iloc[[-1]]])
+            parts.append(keep)
+        frame = pd.concat(parts)
+    frame = frame.assign(**{"test accuracy %": 100 * frame["test_accuracy"], "test loss": frame["test_loss"]})
+    return frame[["model", "epoch", "test accuracy %", "test loss"]].reset_index(drop=True)
+
+
+def heatmap_frames(summary: list[dict[str, Any]]) -> tuple[Any, Any, dict[str, float]]:
+    """(accuracy %, gain over the baseline in points) as T × alpha pivots (rows T, columns alpha), and the
+    controls' accuracies {"baseline": %, "smoothing": %}; gain = cell − baseline (None without a baseline)."""
+    import pandas as pd
+
+    cells = pd.DataFrame([r for r in summary if r["kind"] == "distilled"])
+    controls = {r["kind"]: 100 * r["test_accuracy"] for r in summary if r["kind"] != "distilled"}
+    if cells.empty:
+        empty = pd.DataFrame()
+        return empty, empty, controls
+    accuracy = cells.pivot_table(index="temperature", columns="alpha", values="test_accuracy", aggfunc="mean") * 100
+    accuracy = accuracy.sort_index().sort_index(axis=1)
+    gain = accuracy - controls["baseline"] if "baseline" in controls else None
+    return accuracy, gain, controls
+
+
+def summary_csv(summary: list[dict[str, Any]]) -> str:
+    """One line per cell and control: kind, T, alpha, seeds, mean test accuracy, its std over seeds, loss, agreement."""
+    import pandas as pd
+
+    columns = ["kind", "name", "temperature", "alpha", "seeds", "test_accuracy", "std", "test_loss", "agreement"]
+    return pd.DataFrame(summary, columns=columns).to_csv(index=False)
