@@ -27,8 +27,8 @@ from compression.distillation.sweep import (
     summary_csv,
     sweep_history_frame,
 )
-from compression.distillation.trainer import TrainConfig
-from pages._shared import is_presenter, presenter_login, require_router, show_error, visitor_id
+from compression.distillation.trainer import TrainConfig, parse_field
+from pages._shared import is_presenter, presenter_login, query_param, require_router, show_error, visitor_id
 
 TEXT = {
     "title": "Distillation sweep",
@@ -95,7 +95,7 @@ TEXT = {
     "cache": " (teacher reused from the cache)",
 }
 POLL_ACTIVE_S = 1.0
-POLL_ROOM_S = 2.0
+POLL_ROOM_S = 3.0
 LIVE_POINTS = 150
 T_OPTIONS = [0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0]
 ALPHA_OPTIONS = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
@@ -119,6 +119,27 @@ def get_room() -> SweepRoom:
 
 
 # --- inputs -------------------------------------------------------------------------------------------------
+def apply_deep_link(max_epochs: int) -> None:
+    """Fill the shared settings from ?dataset=&teacher=&student=&epochs=&teacher_epochs= once per session."""
+    if st.session_state.get("sweep_link_applied"):
+        return
+    st.session_state["sweep_link_applied"] = True
+    choices = {"dataset": list(DATASETS), "teacher": list(TEACHER_PRESETS), "student": list(STUDENT_PRESETS)}
+    for name in ("dataset", "teacher", "student", "epochs"):
+        value = query_param(name, lambda raw, name=name: parse_field(name, raw, max_epochs), None)
+        if value is not None and (name not in choices or value in choices[name]):
+            st.session_state[f"sweep_{name}"] = value
+
+    def teacher_epochs(raw: str) -> int:
+        if not raw.isdigit() or not 0 <= int(raw) <= max_epochs:
+            raise ValueError(f"teacher_epochs must be a whole number from 0 to {max_epochs}.")
+        return int(raw)
+
+    value = query_param("teacher_epochs", teacher_epochs, None)
+    if value is not None:
+        st.session_state["sweep_teacher_epochs"] = value
+
+
 def base_config(settings: Settings) -> tuple[TrainConfig, int]:
     """The shared settings expander -> (base TrainConfig, seeds per cell)."""
     with st.expander(f":material/settings: {TEXT['settings']}", expanded=False):
@@ -127,12 +148,12 @@ def base_config(settings: Settings) -> tuple[TrainConfig, int]:
         teacher = c2.selectbox(TEXT["teacher"], list(TEACHER_PRESETS), key="sweep_teacher")
         student = c3.selectbox(TEXT["student"], list(STUDENT_PRESETS), key="sweep_student")
         c4, c5, c6 = st.columns(3)
+        st.session_state.setdefault("sweep_epochs", 300)
+        st.session_state.setdefault("sweep_teacher_epochs", 0)
         epochs = c4.number_input(
-            TEXT["epochs"], min_value=1, max_value=settings.max_epochs, value=300, step=50, key="sweep_epochs"
+            TEXT["epochs"], min_value=1, max_value=settings.max_epochs, step=50, key="sweep_epochs"
         )
-        teacher_epochs = c5.number_input(
-            TEXT["teacher_epochs"], min_value=0, value=0, step=10, key="sweep_teacher_epochs"
-        )
+        teacher_epochs = c5.number_input(TEXT["teacher_epochs"], min_value=0, step=10, key="sweep_teacher_epochs")
         seeds = c6.segmented_control(
             TEXT["seeds"], [1, 3], default=1, key="sweep_seeds", help=TEXT["seeds_help"], required=True
         )
@@ -445,6 +466,7 @@ except (ValueError, OSError) as exc:
 room = get_room()
 visitor = visitor_id()
 
+apply_deep_link(settings.max_epochs)
 base, seeds = base_config(settings)
 mode = st.segmented_control(
     TEXT["mode"],
