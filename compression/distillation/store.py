@@ -22,6 +22,7 @@ import torch
 
 DB_NAME = "distillation.sqlite"
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+_SWEEPS_LOCK = threading.Lock()
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 METRIC_COLUMNS = ["model", "epoch", "train_loss", "test_loss", "test_accuracy", "agreement"]
 
@@ -249,9 +250,10 @@ class RunStore:
     @property
     def sweeps(self) -> SweepStore:
         """The sweep tables in the same database; created, and stale sweeps marked interrupted, on first use."""
-        view = self.__dict__.get("_sweeps")
-        if view is None:
-            view = self.__dict__["_sweeps"] = SweepStore(self)
+        with _SWEEPS_LOCK:  # once per store: a second view would mark a just-queued sweep interrupted
+            view = self.__dict__.get("_sweeps")
+            if view is None:
+                view = self.__dict__["_sweeps"] = SweepStore(self)
         return view
 
     def close(self) -> None:
