@@ -459,7 +459,7 @@ st.markdown(TEXT["intro"])
 try:
     settings = Settings.from_env()
     manager = get_manager(settings)
-    manager.store.sweeps  # noqa: B018 - creates the sweep tables (and marks sweeps a restart interrupted)
+    _ = manager.store.sweeps  # creates the sweep tables (and marks sweeps a restart interrupted); not drawn
 except (ValueError, OSError) as exc:
     show_error(exc, TEXT["not_started"])
     st.stop()

@@ -117,3 +117,10 @@ def test_two_learners_submit_the_presenter_starts_and_both_see_the_heatmap(open_
     presenter.switch_page("pages/distillation.py").run()
     assert_no_exception(presenter)
     assert "Done" in page_text(presenter)
+
+
+def test_the_page_draws_no_stray_objects(open_page):
+    """Streamlit 'magic' draws a bare expression statement: the page must have none (help tables of objects)."""
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert not at.get("help"), "a bare expression was drawn as st.help"

@@ -47,8 +47,10 @@ def submit_cell(page: Page, temperature: str, alpha: str) -> None:
         field.press("Tab")
         wait_for_app(page)
     page.get_by_role("button", name="Submit my cell").click()
+    expect(page.locator(".st-key-sweep_room")).to_contain_text(
+        f"Your cell: T = {temperature}, alpha = {alpha}.", timeout=60_000
+    )
     wait_for_app(page)
-    expect(page.locator(".st-key-sweep_room")).to_contain_text(f"Your cell: T = {temperature}, alpha = {alpha}.")
 
 
 def test_room_fills_a_sweep_and_everyone_sees_the_heatmap(browser: Browser, keyed_server, screenshot_dir):
@@ -66,21 +68,21 @@ def test_room_fills_a_sweep_and_everyone_sees_the_heatmap(browser: Browser, keye
     presenter.get_by_label("Presenter key").press("Enter")
     wait_for_app(presenter)
     start = presenter.get_by_role("button", name="Start the sweep with everything submitted")
-    expect(start).to_be_visible()
+    expect(start).to_be_visible(timeout=60_000)
     start.click()
     wait_for_app(presenter)
 
     for page in (presenter, first, second):
         heat = page.locator(".st-key-sweep_heatmap_accuracy")
         expect(heat).to_be_visible(timeout=180_000)
-        expect(heat.locator(".js-plotly-plot")).to_be_visible()
-        expect(page.locator(".st-key-sweep_heatmap_gain .js-plotly-plot")).to_be_visible()
-        expect(page.get_by_text("Best cell T=")).to_be_visible()
+        expect(heat.locator(".js-plotly-plot")).to_be_visible(timeout=60_000)
+        expect(page.locator(".st-key-sweep_heatmap_gain .js-plotly-plot")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Best cell T=")).to_be_visible(timeout=60_000)
         assert_no_exception(page)
     # Nothing is cut off on a phone: no sideways scroll at 390 px.
     second.set_viewport_size({"width": 390, "height": 844})
     second.wait_for_timeout(500)
-    expect(second.locator(".st-key-sweep_heatmap_accuracy .js-plotly-plot")).to_be_visible()
+    expect(second.locator(".st-key-sweep_heatmap_accuracy .js-plotly-plot")).to_be_visible(timeout=60_000)
     assert second.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     screenshot(presenter, screenshot_dir, "sweep-presenter-results")
     screenshot(second, screenshot_dir, "sweep-phone-results")
