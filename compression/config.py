@@ -83,6 +83,8 @@ class Settings:
     """Most queued or running jobs one visitor may have; the presenter is exempt (COMPRESSION_LAB_MAX_JOBS_PER_VISITOR)."""
     presenter_key: str | None = None
     """Secret that makes a visitor the presenter (COMPRESSION_LAB_PRESENTER_KEY); None: only localhost is."""
+    max_sweep_cells: int = 72
+    """Most students one sweep trains at once, cells × seeds with controls (COMPRESSION_LAB_MAX_SWEEP_CELLS)."""
 
     def __repr__(self) -> str:  # never print the presenter key
         fields = {k: v for k, v in self.__dict__.items() if k != "presenter_key"}
@@ -112,4 +114,5 @@ class Settings:
             max_job_memory_mb=_env_int("MAX_JOB_MEMORY_MB", 3072),
             max_jobs_per_visitor=_env_int("MAX_JOBS_PER_VISITOR", 2),
             presenter_key=os.environ.get(ENV_PREFIX + "PRESENTER_KEY", "").strip() or None,
+            max_sweep_cells=_env_int("MAX_SWEEP_CELLS", 72),
         )

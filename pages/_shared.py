@@ -66,6 +66,13 @@ FEATURE_PAGES: tuple[PageSpec, ...] = (
         "Train a teacher, distil a student from it, and compare with the same student trained alone, live.",
     ),
     PageSpec(
+        "pages/sweep.py",
+        "sweep",
+        "Distillation sweep",
+        ":material/grid_on:",
+        "A temperature × alpha grid of students, filled by the room and trained as one batched job: which cells win?",
+    ),
+    PageSpec(
         "pages/compress.py",
         "compress",
         "Compress a trained model",

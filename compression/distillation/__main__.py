@@ -99,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--ptq-bits", default=None, help="after training, quantize every model's weights at these bits, e.g. 8,4,2"
     )
     p.add_argument("--ptq-granularity", default="per-channel", help="with --ptq-bits: per-channel, per-tensor, or both")
+    # --- sweep: a T × alpha grid trained as one batched job (compression/distillation/sweep.py) ---
+    p.add_argument(
+        "--sweep-temperature", default=None, metavar="T1,T2,...", help="train a grid over these temperatures"
+    )
+    p.add_argument("--sweep-alpha", default=None, metavar="A1,A2,...", help="train a grid over these alphas")
+    p.add_argument("--sweep-seeds", type=int, default=1, help="seed replicates per cell (3 measures the noise)")
+    p.add_argument(
+        "--sweep-max-cells",
+        type=int,
+        default=None,
+        help="most students at once (default COMPRESSION_LAB_MAX_SWEEP_CELLS)",
+    )
     return p
 
 
@@ -170,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     config = config_from_args(args)
     bar = ProgressBar(not args.quiet)
     cache = TeacherCache(None if args.no_cache else settings.runs_dir / "teachers")
+    if args.sweep_temperature is not None or args.sweep_alpha is not None:
+        return sweep_main(args, config, settings, bar, cache)
     try:
         result = train(
             config,
@@ -223,6 +237,51 @@ def main(argv: list[str] | None = None) -> int:
             )
     if args.json:
         args.json.write_text(json.dumps(payload, indent=1))
+        print(f"wrote {args.json}")
+    return 0
+
+
+def sweep_main(args: argparse.Namespace, config: TrainConfig, settings: Settings, bar: ProgressBar,
+               cache: TeacherCache) -> int:  # fmt: skip
+    """--sweep-temperature / --sweep-alpha: every (T, alpha) cell and the controls as one batched job."""
+    from dataclasses import replace as dataclass_replace
+
+    from compression.distillation.sweep import SweepConfig, parse_values, train_sweep
+
+    try:
+        temperatures = parse_values(args.sweep_temperature or str(config.temperature), "--sweep-temperature")
+        alphas = parse_values(args.sweep_alpha or str(config.alpha), "--sweep-alpha")
+        sweep = SweepConfig.grid(config, temperatures, alphas, seeds=args.sweep_seeds)
+        result = train_sweep(
+            sweep,
+            data_dir=settings.data_dir,
+            allow_download=settings.allow_download,
+            max_epochs=settings.max_epochs,
+            max_cells=args.sweep_max_cells,
+            teacher_cache=cache,
+            on_event=lambda event: bar(dataclass_replace(event, rows=event.rows[:4])),  # a readable line
+        )
+    except (ValueError, TrainingError) as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, TrainingCancelled):
+        print("\ncancelled", file=sys.stderr)
+        return 130
+    if bar.enabled:
+        sys.stderr.write("\n")
+    data = result.to_json()
+    baseline = data.get("baseline", {}).get("test_accuracy")
+    print(
+        f"teacher    {data['teacher']['architecture']:18s} test accuracy {100 * data['teacher']['test_accuracy']:6.2f}%"
+    )
+    for row in sorted(data["summary"], key=lambda r: -r["test_accuracy"]):
+        spread = "" if row["std"] is None else f" ± {100 * row['std']:.2f}"
+        gain = "" if baseline is None else f"  {100 * (row['test_accuracy'] - baseline):+6.2f} vs baseline"
+        print(f"{row['name']:14s} test accuracy {100 * row['test_accuracy']:6.2f}%{spread} (n={row['seeds']}){gain}")
+    print(data["verdict"]["headline"])
+    print(f"{len(result.cells)} students in {result.seconds:.1f} s on {result.device}")
+    if args.json:
+        args.json.write_text(json.dumps(data, indent=1))
         print(f"wrote {args.json}")
     return 0
 

@@ -194,11 +194,16 @@ class JobManager:
 
     # --- visitors ------------------------------------------------------------------------------------------
     def check(self, config: TrainConfig) -> None:
-        """Everything `submit` checks about the run itself (not the queue): ValueError says what is wrong."""
-        validate_config(config, self.max_epochs)
-        if not self.allow_download and not dataset_available(config.dataset, self.data_dir):
-            raise DatasetUnavailableError(missing_message(config.dataset, self.data_dir))
-        work = sample_passes(config)
+        """Everything `submit` checks about the run itself (not the queue): ValueError says what is wrong.
+        A job that is not a TrainConfig (a sweep) brings its own `validate`; its base run is budgeted."""
+        if isinstance(config, TrainConfig):
+            validate_config(config, self.max_epochs)
+            work = sample_passes(config)
+        else:  # a job that brings its own check, runner and store view (a sweep: compression/distillation/sweep.py)
+            work = config.validate(self.max_epochs)
+        dataset = config.dataset
+        if not self.allow_download and not dataset_available(dataset, self.data_dir):
+            raise DatasetUnavailableError(missing_message(dataset, self.data_dir))
         if self.max_sample_passes is not None and work > self.max_sample_passes:
             raise ValueError(
                 f"This run is too long for a shared server: it would push {work / 1e6:,.1f} million training "
@@ -208,7 +213,7 @@ class JobManager:
                 "the command line (python -m compression.distill) has no such limit."
             )
         check_budget(
-            config,
+            config if isinstance(config, TrainConfig) else config.base,
             gflops=self.train_gflops,
             max_seconds=self.max_job_seconds,
             max_params=self.max_params,
@@ -242,7 +247,7 @@ class JobManager:
             state = JobSnapshot(
                 id=uuid.uuid4().hex[:12], owner=owner, config=config, device=device, created_at=time.time()
             )
-            self.store.create_run(state.id, config.to_dict(), owner=owner, device=device)
+            _store_for(self.store, config).create_run(state.id, config.to_dict(), owner=owner, device=device)
             job = _Job(state)
             self._jobs[state.id] = job
             self._queues.setdefault(device, collections.deque()).append(state.id)
@@ -372,7 +377,7 @@ class JobManager:
         self._touch(job)
         try:
             if status != "done":
-                self.store.set_status(state.id, status, error)
+                _store_for(self.store, state.config).set_status(state.id, status, error)
         except Exception:  # noqa: BLE001 - the store failing must not kill the worker
             LOGGER.exception("Could not record the end of job %s", state.id)
         finished = [j for j in self._jobs.values() if j.state.status not in ACTIVE]
@@ -398,13 +403,14 @@ class JobManager:
             self._run(job)
 
     def _run(self, job: _Job) -> None:
+        store = _store_for(self.store, job.state.config)
         pending: list[dict[str, Any]] = []
         last_flush = [time.monotonic()]
         state = job.state
 
         def flush() -> None:
             if pending:
-                self.store.add_metrics(state.id, pending)
+                store.add_metrics(state.id, pending)
                 pending.clear()
             last_flush[0] = time.monotonic()
 
@@ -425,7 +431,7 @@ class JobManager:
                 flush()
 
         try:
-            self.store.set_status(state.id, "running")
+            store.set_status(state.id, "running")
             if self.executor == "process":
                 runner = self._runners.get(state.device)
                 if runner is None:
@@ -434,7 +440,8 @@ class JobManager:
             else:
                 if state.device.startswith("cpu"):
                     torch.set_num_threads(self.train_threads)
-                result = self._trainer(
+                trainer = self._trainer if isinstance(state.config, TrainConfig) else type(state.config).run
+                result = trainer(
                     state.config,
                     data_dir=self.data_dir,
                     allow_download=self.allow_download,
@@ -446,7 +453,7 @@ class JobManager:
                 summary, weights = result.to_json(), result.weights
             flush()
             summary.pop("history", None)
-            self.store.finish(state.id, summary, weights)
+            store.finish(state.id, summary, weights)
             with self._lock:
                 state.results = summary
                 self._finish(job, "done")
@@ -470,6 +477,11 @@ class JobManager:
             flush()
         except Exception:  # noqa: BLE001
             LOGGER.exception("Could not save the last metrics")
+
+
+def _store_for(store: RunStore, config: Any) -> Any:
+    """Where a job is recorded: the run store, or the view a non-TrainConfig job brings (a sweep's tables)."""
+    return store if isinstance(config, TrainConfig) else config.store_view(store)
 
 
 _SPAWN_LOCK = threading.Lock()
@@ -603,7 +615,7 @@ def _child_main(
             return
         seq, config = task
         try:
-            result = train(
+            result = (train if isinstance(config, TrainConfig) else type(config).run)(
                 config,
                 data_dir=data_dir,
                 allow_download=allow_download,

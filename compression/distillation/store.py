@@ -32,6 +32,7 @@ from compression.distillation.variants import VARIANTS
 
 DB_NAME = "distillation.sqlite"
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+_SWEEPS_LOCK = threading.Lock()
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 METRIC_COLUMNS = ["model", "epoch", "train_loss", "test_loss", "test_accuracy", "agreement"]
 
@@ -360,6 +361,15 @@ class RunStore:
             history=history,
         )
 
+    @property
+    def sweeps(self) -> SweepStore:
+        """The sweep tables in the same database; created, and stale sweeps marked interrupted, on first use."""
+        with _SWEEPS_LOCK:  # once per store: a second view would mark a just-queued sweep interrupted
+            view = self.__dict__.get("_sweeps")
+            if view is None:
+                view = self.__dict__["_sweeps"] = SweepStore(self)
+        return view
+
     def close(self) -> None:  # noqa: D102
         conn = getattr(self._local, "conn", None)
         if conn is not None:
@@ -382,3 +392,214 @@ class _Transaction:
 
     def execute(self, *args: Any) -> sqlite3.Cursor:
         return self.raw.execute(*args)
+
+
+# --- sweeps (compression/distillation/sweep.py): one row per sweep, one per trained student, their metrics ---
+_SWEEP_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sweeps (
+    id TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    device TEXT NOT NULL DEFAULT '',
+    config TEXT NOT NULL,
+    results TEXT,
+    error TEXT
+);
+CREATE TABLE IF NOT EXISTS sweep_cells (
+    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    cell INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    temperature REAL,
+    alpha REAL,
+    seed INTEGER,
+    test_accuracy REAL,
+    test_loss REAL,
+    agreement REAL,
+    PRIMARY KEY (sweep_id, cell)
+);
+CREATE TABLE IF NOT EXISTS sweep_metrics (
+    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+    model TEXT NOT NULL,
+    cell INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    train_loss REAL,
+    test_loss REAL,
+    test_accuracy REAL,
+    agreement REAL,
+    PRIMARY KEY (sweep_id, model, epoch)
+);
+"""
+SWEEP_CELL_COLUMNS = ["cell", "kind", "name", "temperature", "alpha", "seed", "test_accuracy", "test_loss", "agreement"]
+SWEEP_METRIC_COLUMNS = ["model", "cell", "epoch", "train_loss", "test_loss", "test_accuracy", "agreement"]
+
+
+@dataclass
+class SweepRecord:
+    """One stored sweep: its config, status, results JSON (without histories), cells and per-epoch metrics."""
+
+    id: str
+    created_at: float
+    updated_at: float
+    status: str
+    owner: str
+    device: str
+    config: dict[str, Any]
+    results: dict[str, Any] | None
+    error: str | None
+    cells: pd.DataFrame
+    history: pd.DataFrame
+
+
+class SweepStore:
+    """Sweeps in the run store's database; weights of the best student under weights/<sweep id>/best.safetensors.
+
+    Its writing methods have the run store's names (create_run, set_status, add_metrics, finish), so the job
+    queue records a sweep job exactly as it records a run.
+    """
+
+    def __init__(self, runs: RunStore) -> None:
+        self.runs = runs
+        runs._conn().raw.executescript(_SWEEP_SCHEMA)
+        self.recovered = self.mark_interrupted()
+
+    def create_run(self, run_id: str, config: dict[str, Any], owner: str = "", device: str = "") -> None:
+        now = time.time()
+        with self.runs._conn() as conn:
+            conn.execute(
+                "INSERT INTO sweeps (id, created_at, updated_at, status, owner, device, config) VALUES (?,?,?,?,?,?,?)",
+                (check_run_id(run_id), now, now, "queued", owner, device, json.dumps(config)),
+            )
+
+    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"Unknown status {status!r}.")
+        with self.runs._conn() as conn:
+            conn.execute(
+                "UPDATE sweeps SET status=?, error=COALESCE(?, error), updated_at=? WHERE id=?",
+                (status, error, time.time(), run_id),
+            )
+
+    def add_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        with self.runs._conn() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO sweep_metrics (sweep_id, model, cell, epoch, train_loss, test_loss, "
+                "test_accuracy, agreement) VALUES (?,?,?,?,?,?,?,?)",
+                [
+                    (run_id, r["model"], r.get("cell", -1), r["epoch"], r["train_loss"], r["test_loss"],
+                     r["test_accuracy"], r.get("agreement"))
+                    for r in rows
+                ],
+            )  # fmt: skip
+
+    def finish(
+        self, run_id: str, results: dict[str, Any], weights: dict[str, dict[str, torch.Tensor]] | None = None
+    ) -> None:
+        """Weights of the best student first, then the cells and the results (histories stay in sweep_metrics)."""
+        if weights:
+            self.runs.save_weights(run_id, weights, results.get("config"))
+        slim = dict(results)
+        slim.pop("history", None)
+        cells = [*slim.get("sweep", [])]
+        for kind in ("baseline", "smoothing"):
+            if kind in slim:
+                cells += [{**row, "kind": kind, "name": kind} for row in slim[kind].get("per_seed", [])]
+        slim["sweep"] = [{k: v for k, v in row.items() if k != "history"} for row in slim.get("sweep", [])]
+        for kind in ("baseline", "smoothing"):
+            if kind in slim:
+                slim[kind] = {
+                    **slim[kind],
+                    "per_seed": [{k: v for k, v in r.items() if k != "history"} for r in slim[kind]["per_seed"]],
+                }
+        with self.runs._conn() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO sweep_cells (sweep_id, cell, kind, name, temperature, alpha, seed, "
+                "test_accuracy, test_loss, agreement) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (run_id, i, row.get("kind", "distilled"), row.get("name", ""), row.get("temperature"),
+                     row.get("alpha"), row.get("seed"), row["test_accuracy"], row["test_loss"], row.get("agreement"))
+                    for i, row in enumerate(cells)
+                ],
+            )  # fmt: skip
+            conn.execute(
+                "UPDATE sweeps SET status='done', results=?, updated_at=? WHERE id=?",
+                (json.dumps(slim), time.time(), run_id),
+            )
+
+    def mark_interrupted(self) -> int:
+        """Sweeps a previous server left queued or running become "interrupted". Returns how many."""
+        with self.runs._conn() as conn:
+            cur = conn.execute(
+                "UPDATE sweeps SET status='interrupted', updated_at=?, "
+                "error=COALESCE(error, 'The server stopped before this sweep finished.') "
+                "WHERE status IN ('queued', 'running')",
+                (time.time(),),
+            )
+            return cur.rowcount
+
+    def list_sweeps(self, limit: int = 50) -> pd.DataFrame:
+        """Newest first: id, created (UTC), status, dataset, student, epochs, cells, seeds, best cell, its accuracy."""
+        rows = (
+            self.runs._conn()
+            .execute(
+                "SELECT id, created_at, status, config, results, error FROM sweeps ORDER BY created_at DESC LIMIT ?",
+                (int(limit),),
+            )
+            .fetchall()
+        )
+        records = []
+        for row in rows:
+            config = json.loads(row["config"])
+            results = json.loads(row["results"]) if row["results"] else {}
+            verdict = results.get("verdict") or {}
+            records.append(
+                {
+                    "id": row["id"],
+                    "created": pd.Timestamp(row["created_at"], unit="s"),
+                    "status": row["status"],
+                    "dataset": config.get("dataset"),
+                    "student": config.get("student"),
+                    "epochs": config.get("epochs"),
+                    "cells": len(config.get("cells", [])),
+                    "seeds": config.get("seeds"),
+                    "best cell": verdict.get("best"),
+                    "best %": None if verdict.get("best_accuracy") is None else 100 * verdict["best_accuracy"],
+                    "baseline %": None if "baseline" not in results else 100 * results["baseline"]["test_accuracy"],
+                    "error": row["error"],
+                }
+            )
+        return pd.DataFrame.from_records(
+            records,
+            columns=["id", "created", "status", "dataset", "student", "epochs", "cells", "seeds", "best cell",
+                     "best %", "baseline %", "error"],
+        )  # fmt: skip
+
+    def get_sweep(self, sweep_id: str) -> SweepRecord | None:
+        conn = self.runs._conn()
+        row = conn.execute("SELECT * FROM sweeps WHERE id=?", (check_run_id(sweep_id),)).fetchone()
+        if row is None:
+            return None
+        cells = conn.execute(
+            f"SELECT {', '.join(SWEEP_CELL_COLUMNS)} FROM sweep_cells WHERE sweep_id=? ORDER BY cell", (sweep_id,)
+        ).fetchall()
+        metrics = conn.execute(
+            f"SELECT {', '.join(SWEEP_METRIC_COLUMNS)} FROM sweep_metrics WHERE sweep_id=? ORDER BY cell, epoch",
+            (sweep_id,),
+        ).fetchall()
+        return SweepRecord(
+            id=row["id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            status=row["status"],
+            owner=row["owner"],
+            device=row["device"],
+            config=json.loads(row["config"]),
+            results=json.loads(row["results"]) if row["results"] else None,
+            error=row["error"],
+            cells=pd.DataFrame([dict(c) for c in cells], columns=SWEEP_CELL_COLUMNS),
+            history=pd.DataFrame([dict(m) for m in metrics], columns=SWEEP_METRIC_COLUMNS),
+        )

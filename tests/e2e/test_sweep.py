@@ -1,0 +1,90 @@
+"""A room fills a sweep: two learners submit cells, the presenter signs in and starts it, the heatmap appears for both.
+
+Runs its own server with COMPRESSION_LAB_PRESENTER_KEY set: without a key every local visitor would be the
+presenter, and the test would prove nothing about who may start the sweep.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import (
+    APP_TIMEOUT_MS,
+    Server,
+    assert_no_exception,
+    open_app,
+    screenshot,
+    start_server,
+    stop_server,
+    wait_for_app,
+)
+
+KEY = "e2e-presenter-key"
+QUICK = "sweep?teacher=article-teacher&teacher_epochs=3&epochs=5"
+
+
+@pytest.fixture(scope="module")
+def keyed_server(isolated_lab_dirs, tmp_path_factory) -> Iterator[Server]:
+    server = start_server(tmp_path_factory.mktemp("sweep-server"), {"COMPRESSION_LAB_PRESENTER_KEY": KEY})
+    yield server
+    stop_server(server)
+    assert "Traceback" not in server.log(), server.log()[-4000:]
+
+
+def visitor(browser: Browser) -> Page:
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.set_default_timeout(APP_TIMEOUT_MS)
+    return page
+
+
+def submit_cell(page: Page, temperature: str, alpha: str) -> None:
+    for label, value in (("Your temperature T", temperature), ("Your alpha", alpha)):
+        field = page.get_by_role("spinbutton", name=label)
+        field.fill(value)
+        field.press("Tab")
+        wait_for_app(page)
+    page.get_by_role("button", name="Submit my cell").click()
+    expect(page.locator(".st-key-sweep_room")).to_contain_text(
+        f"Your cell: T = {temperature}, alpha = {alpha}.", timeout=60_000
+    )
+    wait_for_app(page)
+
+
+def test_room_fills_a_sweep_and_everyone_sees_the_heatmap(browser: Browser, keyed_server, screenshot_dir):
+    first, second, presenter = visitor(browser), visitor(browser), visitor(browser)
+    for page in (first, second, presenter):
+        open_app(page, keyed_server, QUICK)
+        expect(page.locator("h1", has_text="Distillation sweep")).to_be_visible()
+    submit_cell(first, "2", "0.5")
+    submit_cell(second, "8", "0.9")
+    # Learners have no start button; the presenter sees both cells (polled) once signed in.
+    expect(first.get_by_role("button", name="Start the sweep with everything submitted")).to_have_count(0)
+    room = presenter.locator(".st-key-sweep_room")
+    expect(room).to_contain_text("2 distinct", timeout=30_000)
+    presenter.get_by_label("Presenter key").fill(KEY)
+    presenter.get_by_label("Presenter key").press("Enter")
+    wait_for_app(presenter)
+    start = presenter.get_by_role("button", name="Start the sweep with everything submitted")
+    expect(start).to_be_visible(timeout=60_000)
+    start.click()
+    wait_for_app(presenter)
+
+    for page in (presenter, first, second):
+        heat = page.locator(".st-key-sweep_heatmap_accuracy")
+        expect(heat).to_be_visible(timeout=180_000)
+        expect(heat.locator(".js-plotly-plot")).to_be_visible(timeout=60_000)
+        expect(page.locator(".st-key-sweep_heatmap_gain .js-plotly-plot")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Best cell T=")).to_be_visible(timeout=60_000)
+        assert_no_exception(page)
+    # Nothing is cut off on a phone: no sideways scroll at 390 px.
+    second.set_viewport_size({"width": 390, "height": 844})
+    second.wait_for_timeout(500)
+    expect(second.locator(".st-key-sweep_heatmap_accuracy .js-plotly-plot")).to_be_visible(timeout=60_000)
+    assert second.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    screenshot(presenter, screenshot_dir, "sweep-presenter-results")
+    screenshot(second, screenshot_dir, "sweep-phone-results")
+    for page in (first, second, presenter):
+        page.context.close()

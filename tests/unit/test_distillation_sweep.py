@@ -1,0 +1,189 @@
+"""Sweep: a T × alpha grid trained as one batched model equals the same students trained one by one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file
+
+from compression.distillation.jobs import JobManager
+from compression.distillation.losses import kd_loss, kd_loss_stacked
+from compression.distillation.store import RunStore
+from compression.distillation.sweep import (
+    SweepConfig,
+    estimate_memory_bytes,
+    parse_values,
+    summarize,
+    train_sweep,
+    validate_sweep,
+    verdict,
+)
+from compression.distillation.trainer import TeacherCache, TrainConfig, train
+
+torch.set_num_threads(1)
+
+BASE = TrainConfig(teacher="article-teacher", teacher_epochs=2, epochs=3, temperature=4.0, alpha=0.9, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def cache() -> TeacherCache:
+    return TeacherCache()
+
+
+def test_stacked_loss_equals_kd_loss_and_cross_entropy_per_student():
+    g = torch.Generator().manual_seed(0)
+    s, t = torch.randn(4, 16, 10, generator=g), torch.randn(4, 16, 10, generator=g)
+    y = torch.randint(0, 10, (4, 16), generator=g)
+    temperature = torch.tensor([1.0, 4.0, 1.0, 1.0])
+    alpha = torch.tensor([0.5, 0.9, 0.0, 0.0])
+    smoothing = torch.tensor([0.0, 0.0, 0.0, 0.1])
+    got = kd_loss_stacked(s, t, y, temperature, alpha, smoothing)
+    want = torch.stack(
+        [
+            kd_loss(s[0], t[0], y[0], 1.0, 0.5),
+            kd_loss(s[1], t[1], y[1], 4.0, 0.9),
+            F.cross_entropy(s[2], y[2]),
+            F.cross_entropy(s[3], y[3], label_smoothing=0.1),
+        ]
+    )
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("student", ["article-student", "cnn-tiny"])
+def test_batched_cell_equals_the_trainer_run_alone(cache, student):
+    """Cell (T=4, α=0.9) and both controls, batched with another cell, against trainer.train of that cell."""
+    base = replace(BASE, student=student, epochs=3 if student == "article-student" else 2)
+    alone = train(base, teacher_cache=cache)
+    batched = train_sweep(SweepConfig(base, ((2.0, 0.5), (4.0, 0.9))), teacher_cache=cache)
+    index = {c["name"]: c["index"] for c in batched.cells}
+    assert list(index) == ["T=2 α=0.5", "T=4 α=0.9", "baseline", "smoothing"]
+    for role, name in (("student", "T=4 α=0.9"), ("baseline", "baseline"), ("smoothing", "smoothing")):
+        for key, stacked in batched.stacked.items():
+            torch.testing.assert_close(stacked[index[name]], alone.weights[role][key], rtol=1e-4, atol=1e-5)
+        cell = batched.cells[index[name]]
+        assert cell["test_accuracy"] == pytest.approx(alone.models[role].test_accuracy, abs=2e-3)
+    # the other cell really trained differently
+    first = next(iter(batched.stacked.values()))
+    assert not torch.allclose(first[0], first[1])
+
+
+def test_seed_replicates_start_from_different_weights_and_measure_noise(cache):
+    sweep = SweepConfig(replace(BASE, epochs=2, label_smoothing=0.0), ((4.0, 0.9),), seeds=3)
+    result = train_sweep(sweep, teacher_cache=cache)
+    assert [c["model"] for c in result.cells] == [
+        "T=4 α=0.9 s0", "baseline s0", "T=4 α=0.9 s1", "baseline s1", "T=4 α=0.9 s2", "baseline s2",
+    ]  # fmt: skip
+    w = result.stacked["1.weight"]
+    assert not torch.allclose(w[0], w[2])
+    summary = {r["name"]: r for r in summarize(result.cells)}
+    assert summary["T=4 α=0.9"]["seeds"] == 3 and summary["T=4 α=0.9"]["std"] is not None
+    assert result.to_json()["verdict"]["noise"] is not None
+
+
+def test_json_schema_has_a_sweep_row_per_cell_and_the_controls(cache):
+    result = train_sweep(SweepConfig.grid(replace(BASE, epochs=1), (1.0, 4.0), (0.5, 0.9)), teacher_cache=cache)
+    data = json.loads(json.dumps(result.to_json()))
+    assert len(data["sweep"]) == 4
+    for row in data["sweep"]:
+        assert {"temperature", "alpha", "test_accuracy", "test_loss", "agreement", "history"} <= set(row)
+        assert len(row["history"]) == 1 and 0 <= row["test_accuracy"] <= 1
+    assert {(r["temperature"], r["alpha"]) for r in data["sweep"]} == {(1.0, 0.5), (1.0, 0.9), (4.0, 0.5), (4.0, 0.9)}
+    for key in ("teacher", "baseline", "smoothing", "seconds", "verdict", "config"):
+        assert key in data
+    assert data["config"]["kind"] == "sweep" and data["seconds"] > 0
+    assert set(result.weights) == {"best"}
+
+
+def test_memory_and_cell_limits_are_clear_messages():
+    sweep = SweepConfig.grid(BASE, (1.0, 2.0, 4.0), (0.5, 0.9), seeds=3)
+    assert len(sweep.students()) == 24
+    with pytest.raises(ValueError, match="24 students.*at most 10.*COMPRESSION_LAB_MAX_SWEEP_CELLS"):
+        validate_sweep(sweep, max_cells=10)
+    needed = estimate_memory_bytes(sweep)
+    assert needed > 24 * 4 * 4 * (64 * 128 + 128 * 10)  # at least weights, gradients and Adam state
+    with pytest.raises(ValueError, match="MiB"):
+        validate_sweep(sweep, max_cells=100, memory_limit_bytes=needed // 2)
+    validate_sweep(sweep, max_cells=100, memory_limit_bytes=needed * 2)
+
+
+def test_refused_students_and_bad_grids():
+    with pytest.raises(ValueError, match="dropout"):
+        validate_sweep(SweepConfig(replace(BASE, student="mlp-1200x2"), ((4.0, 0.9),)), max_cells=100)
+    with pytest.raises(ValueError, match="student augment"):
+        validate_sweep(SweepConfig(replace(BASE, student_augment=True), ((4.0, 0.9),)), max_cells=100)
+    with pytest.raises(ValueError, match="temperature"):
+        validate_sweep(SweepConfig(BASE, ((0.0, 0.9),)), max_cells=100)
+    with pytest.raises(ValueError, match="no cells"):
+        validate_sweep(SweepConfig(BASE, ()), max_cells=100)
+    assert parse_values("1, 2,4,2", "T") == (1.0, 2.0, 4.0)
+    with pytest.raises(ValueError, match="'x'"):
+        parse_values("1,x", "T")
+
+
+def test_verdict_compares_the_lead_with_seed_noise():
+    def row(name, kind, acc, std, seeds=3):
+        return {"kind": kind, "name": name, "temperature": None, "alpha": None, "seeds": seeds,
+                "test_accuracy": acc, "std": std, "test_loss": 0.0, "agreement": 0.0}  # fmt: skip
+
+    clear = verdict([row("A", "distilled", 0.95, 0.002), row("B", "distilled", 0.90, 0.002),
+                     row("baseline", "baseline", 0.89, 0.002)])  # fmt: skip
+    assert clear.kind == "clear" and "beats the baseline" in clear.headline
+    close = verdict([row("A", "distilled", 0.95, 0.02), row("B", "distilled", 0.94, 0.02)])
+    assert close.kind == "within-noise"
+    one_seed = verdict([row("A", "distilled", 0.95, None, 1), row("B", "distilled", 0.9, None, 1)])
+    assert one_seed.kind == "unknown" and "3 seeds" in one_seed.headline
+
+
+def test_a_sweep_runs_as_one_job_and_is_stored_with_the_best_weights(tmp_path, cache):
+    store = RunStore(tmp_path / "runs")
+    manager = JobManager(store, data_dir=tmp_path / "data", train_threads=1, teacher_cache=cache)
+    try:
+        sweep = SweepConfig.grid(replace(BASE, epochs=2), (2.0, 4.0), (0.9,))
+        job = manager.submit(sweep, owner="presenter")
+        assert manager.jobs()[0].id == job.id
+        done = manager.wait(job.id, timeout=120)
+        assert done.status == "done", done.error
+        assert {r["model"] for r in done.history} >= {"teacher", "T=2 α=0.9", "T=4 α=0.9", "baseline", "smoothing"}
+        record = store.sweeps.get_sweep(job.id)
+        assert record.status == "done" and len(record.cells) == 4
+        assert set(record.cells["kind"]) == {"distilled", "baseline", "smoothing"}
+        assert len(record.history[record.history["model"] == "baseline"]) == 2
+        assert "history" not in record.results and record.results["verdict"]["best"] in {"T=2 α=0.9", "T=4 α=0.9"}
+        assert store.list_runs().empty  # a sweep is not a single run
+        listed = store.sweeps.list_sweeps()
+        assert listed.loc[0, "id"] == job.id and listed.loc[0, "cells"] == 2
+        best = load_file(str(store.weights_path(job.id, "best")))
+        assert best["1.weight"].shape == (128, 64)
+    finally:
+        manager.shutdown()
+        store.close()
+
+
+def test_an_interrupted_sweep_is_marked_on_restart(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    store.sweeps.create_run("abc", {"kind": "sweep"})
+    store.close()
+    again = RunStore(tmp_path / "runs")
+    assert again.sweeps.recovered == 1
+    assert again.sweeps.get_sweep("abc").status == "interrupted"
+    again.close()
+
+
+def test_cli_sweep_flags_write_the_sweep_list(tmp_path, capsys):
+    from compression.distillation.__main__ import main
+
+    out = tmp_path / "sweep.json"
+    argv = ["--teacher", "article-teacher", "--teacher-epochs", "2", "--epochs", "2", "--device", "cpu",
+            "--threads", "1", "--no-cache", "--quiet", "--json", str(out),
+            "--sweep-temperature", "1,4", "--sweep-alpha", "0.5,0.9"]  # fmt: skip
+    assert main(argv) == 0
+    data = json.loads(out.read_text())
+    assert sorted((r["temperature"], r["alpha"]) for r in data["sweep"]) == [(1, 0.5), (1, 0.9), (4, 0.5), (4, 0.9)]
+    assert data["seconds"] > 0 and "baseline" in data and "teacher" in data
+    assert "T=1 α=0.5" in capsys.readouterr().out
+    assert main([*argv[:-4], "--sweep-temperature", "1,x"]) == 2
+    assert "'x' is not a number" in capsys.readouterr().err
