@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import time
-import uuid
 
 import pandas as pd
 import plotly.express as px
@@ -21,9 +20,10 @@ from compression.distillation.data import DATASETS
 from compression.distillation.jobs import JobManager, JobSnapshot
 from compression.distillation.models import STUDENT_PRESETS, TEACHER_PRESETS, describe, human_params, parse_model
 from compression.distillation.report import accuracy_axis_range, history_frame, metrics_csv, summary_frame, verdict
+from compression.distillation.room_run import RoomFocus, RoomPin, room_focus
 from compression.distillation.store import RunRecord
 from compression.distillation.trainer import DEFAULT_CONFIG, LINK_FIELDS, TrainConfig, parse_field
-from pages._shared import query_param, require_router, show_error
+from pages._shared import is_presenter, presenter_login, query_param, require_router, show_error, visitor_id
 
 COLORS = {
     "Teacher": "#1c2333",
@@ -35,6 +35,24 @@ CUSTOM = "custom"
 POLL_ACTIVE_S = 1.0
 POLL_IDLE_S = 3.0
 LIVE_POINTS = 300
+
+# English UI text of the room features (follow view, presenter controls), in one place for the catalogue.
+ROOM_TEXT = {
+    "live": "Following the room: the run training now.",
+    "pinned": "Following the room: the run the presenter pinned.",
+    "latest": "Following the room: the latest finished run.",
+    "follow_hint": "Open this page with ?follow=1 to keep a projector on the room's run; "
+    "Watch or Open shows another run instead.",
+    "follow_on": "This screen follows the room (?follow=1): it switches to each new run by itself.",
+    "presenter": "Presenter",
+    "presenter_powers": "The presenter can cancel any job and pin a finished run as the room's run: the run a "
+    "fresh visit (and every screen opened with ?follow=1) shows when nothing is training.",
+    "pin": "Pin as the room's run",
+    "unpin": "Unpin",
+    "pinned_badge": "This is the room's run (pinned by the presenter).",
+    "pin_failed": "Could not pin the run",
+    "cancel_help_other": "Only the visitor who started a job, or the presenter, can cancel it.",
+}
 
 ARTICLE_BUGS = pd.DataFrame(
     [
@@ -281,6 +299,7 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
             "without the teacher (baseline) and with label smoothing 0.1 (a control: is the gain the teacher's "
             "knowledge, or just softer targets?), from the same initial weights, on the same batches."
         )
+        error_slot = st.empty()  # a refused run is explained here, right above the Train button
         submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:", key="distill_train")
 
     if submitted:
@@ -303,9 +322,11 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
                 raise ValueError(f"Teacher epochs must be 0 (the preset's) or more, got {config.teacher_epochs}.")
             job = manager.submit(config, owner=visitor)
         except ValueError as exc:
-            show_error(exc, "Not started")
+            with error_slot:
+                show_error(exc, "Not started")
         else:
             st.session_state["distill_job"] = job.id
+            st.session_state["distill_job_chosen"] = True
             where = "running now" if job.status == "running" else f"queued, position {job.position}"
             st.toast(f"Job {job.id} is {where}.", icon=":material/model_training:")
 
@@ -322,7 +343,13 @@ def job_status_text(job: JobSnapshot, visitor: str) -> str:
     return f"{job.status.capitalize()} (started by {who})"
 
 
+def cancel_job(manager: JobManager, job_id: str, visitor: str) -> None:
+    """Cancel button callback: the owner, or the presenter (checked at the click, on the server)."""
+    manager.cancel(job_id, visitor, privileged=is_presenter())
+
+
 def queue_panel(manager: JobManager, visitor: str) -> None:
+    presenter = is_presenter()
     jobs = manager.jobs()
     active = [j for j in jobs if j.active]
     recent = [j for j in jobs if not j.active][:5]
@@ -340,17 +367,18 @@ def queue_panel(manager: JobManager, visitor: str) -> None:
                 cols[1].markdown(text)
             if cols[2].button("Watch", key=f"distill_watch_{job.id}", icon=":material/visibility:"):
                 st.session_state["distill_job"] = job.id
+                st.session_state["distill_job_chosen"] = True
                 st.rerun(scope="app")
-            mine = job.owner == visitor
+            allowed = job.owner == visitor or presenter
             if job.active:
                 cols[3].button(
                     "Cancel",
                     key=f"distill_cancel_{job.id}",
                     icon=":material/cancel:",
-                    disabled=not mine or job.cancel_requested,
-                    help="Only the visitor who started a job can cancel it." if not mine else None,
-                    on_click=manager.cancel,
-                    args=(job.id, visitor),
+                    disabled=not allowed or job.cancel_requested,
+                    help=None if allowed else ROOM_TEXT["cancel_help_other"],
+                    on_click=cancel_job,
+                    args=(manager, job.id, visitor),
                 )
 
 
@@ -383,6 +411,8 @@ def live_job(job: JobSnapshot, visitor: str) -> None:
 
 def live_panel(manager: JobManager, visitor: str) -> None:
     """Polled: the queue, and the watched job while it is queued or running."""
+    if room_moved(manager):
+        st.rerun(scope="app")
     queue_panel(manager, visitor)
     watched = st.session_state.get("distill_job")
     snap = manager.snapshot(watched) if watched else None
@@ -407,6 +437,7 @@ def live_panel(manager: JobManager, visitor: str) -> None:
 # --- results from the store ---------------------------------------------------------------------------------
 def stored_results(record: RunRecord, manager: JobManager) -> None:
     st.subheader(f":material/analytics: Run `{record.id}`: {record.status}", anchor=False)
+    room_run_controls(record, manager)
     st.caption(config_line(record.config) + f" · {pd.Timestamp(record.created_at, unit='s'):%Y-%m-%d %H:%M} UTC")
     if record.status == "failed":
         st.error(f"This run failed: {record.error}", icon=":material/error:")
@@ -513,7 +544,80 @@ def history_panel(manager: JobManager) -> None:
     choice = c1.selectbox("Reopen a run", list(labels), format_func=labels.get, key="distill_reopen_choice")
     if c2.button("Open", key="distill_reopen", icon=":material/open_in_new:"):
         st.session_state["distill_job"] = choice
+        st.session_state["distill_job_chosen"] = True
         st.rerun()
+
+
+# --- the room: follow view and presenter controls -----------------------------------------------------------
+def _follow_param(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError("use follow=1 to follow the room's run, follow=0 not to.")
+    return value in ("1", "true", "yes", "on")
+
+
+def following() -> bool:
+    """Whether this session shows the room's run: always with ?follow=1, else until the visitor picks a run."""
+    return bool(st.session_state.get("distill_follow")) or not st.session_state.get("distill_job_chosen")
+
+
+def current_room_focus(manager: JobManager) -> RoomFocus | None:
+    running = [j.id for j in manager.jobs(include_finished=False) if j.status == "running"]
+    return room_focus(running, RoomPin(manager.store.runs_dir), manager.store)
+
+
+def follow_room(manager: JobManager) -> RoomFocus | None:
+    """For a following session, watch the room's run (live job, pinned run, latest finished run)."""
+    if not following():
+        st.session_state.pop("distill_focus", None)
+        return None
+    focus = current_room_focus(manager)
+    if focus is not None:
+        st.session_state["distill_job"] = focus.run_id
+    st.session_state["distill_focus"] = focus.run_id if focus else None
+    return focus
+
+
+def room_moved(manager: JobManager) -> bool:
+    """Polled: a following session's room run changed (a job started, a pin moved) since the page was drawn."""
+    if not following():
+        return False
+    focus = current_room_focus(manager)
+    return (focus.run_id if focus else None) != st.session_state.get("distill_focus")
+
+
+def room_banner(focus: RoomFocus | None) -> None:
+    if focus is None:
+        return
+    hint = ROOM_TEXT["follow_on"] if st.session_state.get("distill_follow") else ROOM_TEXT["follow_hint"]
+    st.caption(f":material/cast: {ROOM_TEXT[focus.kind]} {hint}")
+
+
+def room_run_controls(record: RunRecord, manager: JobManager) -> None:
+    """The pin badge for everyone; Pin / Unpin buttons for the presenter on a finished run."""
+    pin = RoomPin(manager.store.runs_dir)
+    pinned = pin.get() == record.id
+    if pinned:
+        st.caption(f":material/push_pin: {ROOM_TEXT['pinned_badge']}")
+    if record.status != "done" or not is_presenter():
+        return
+    try:
+        if pinned:
+            if st.button(ROOM_TEXT["unpin"], key=f"distill_unpin_{record.id}", icon=":material/keep_off:"):
+                pin.clear()
+                st.rerun()
+        elif st.button(ROOM_TEXT["pin"], key=f"distill_pin_{record.id}", icon=":material/push_pin:"):
+            pin.set(record.id)
+            st.rerun()
+    except (OSError, ValueError) as exc:
+        show_error(exc, ROOM_TEXT["pin_failed"])
+
+
+def presenter_panel() -> None:
+    """Under the queue: the presenter's sign-in (a password field) and what the presenter may do."""
+    with st.expander(ROOM_TEXT["presenter"], icon=":material/co_present:", expanded=False):
+        st.caption(ROOM_TEXT["presenter_powers"])
+        presenter_login("trainer")
 
 
 # --- the page -----------------------------------------------------------------------------------------------
@@ -531,8 +635,10 @@ except (ValueError, OSError) as exc:
     show_error(exc, "The trainer cannot start")
     st.stop()
 
-visitor = st.session_state.setdefault("distill_visitor", uuid.uuid4().hex[:10])
+visitor = visitor_id()
 apply_deep_link(settings.max_epochs)
+if "distill_follow" not in st.session_state:
+    st.session_state["distill_follow"] = query_param("follow", _follow_param, False)
 if manager.recovered and not st.session_state.get("distill_recovered_shown"):
     st.session_state["distill_recovered_shown"] = True
     st.info(f"{manager.recovered} run(s) were interrupted by a server restart; they are marked in the history.")
@@ -557,11 +663,14 @@ with st.expander(":material/school: The loss, and what alpha means here", expand
 training_form(settings, manager, visitor)
 
 any_active = any(j.active for j in manager.jobs(include_finished=False))
+focus = follow_room(manager)
 watched_id = st.session_state.get("distill_job")
 watched = manager.snapshot(watched_id) if watched_id else None
 st.session_state["distill_any_active"] = any_active
 st.session_state["distill_drawn_active"] = watched.id if watched is not None and watched.active else None
+room_banner(focus)
 st.fragment(live_panel, run_every=POLL_ACTIVE_S if any_active else POLL_IDLE_S)(manager, visitor)
+presenter_panel()
 
 if watched_id and (watched is None or not watched.active):
     try:

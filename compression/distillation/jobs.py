@@ -204,16 +204,17 @@ class JobManager:
             self._wakeup.notify_all()
             return self._snapshot(job)
 
-    def cancel(self, job_id: str, requester: str | None = None) -> bool:
+    def cancel(self, job_id: str, requester: str | None = None, privileged: bool = False) -> bool:
         """Cancel a queued job at once, or ask a running one to stop after its current step.
 
-        With `requester` given, only the job's owner may cancel. Returns whether a cancel was issued.
+        With `requester` given, only the job's owner may cancel, unless `privileged` (the presenter).
+        Returns whether a cancel was issued.
         """
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job.status not in ACTIVE:
                 return False
-            if requester is not None and job.owner and requester != job.owner:
+            if requester is not None and not privileged and job.owner and requester != job.owner:
                 return False
             job.cancel.set()
             if job.status == "queued":
