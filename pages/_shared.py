@@ -101,14 +101,24 @@ def _plain(text: object, limit: int | None) -> str:
     return "".join(" " if (ord(ch) < 32 or ord(ch) == 127) else ch for ch in value)
 
 
+WORD_JOINER = "\u2060"
+
+
 def _escape_autolink(match: re.Match[str]) -> str:
-    return "\\" + match.group(1) if match.group(1) == "@" else match.group(1).replace(":", "\\:").replace(".", "\\.")
+    """Break what GitHub Markdown turns into links *after* parsing (backslash escapes are gone by then):
+    an invisible word joiner before "://", before the dot of "www." and before "@"."""
+    found = match.group(1)
+    if found == "@":
+        return WORD_JOINER + "@"
+    if found == "://":
+        return WORD_JOINER + "://"
+    return found[:3] + WORD_JOINER + found[3:]
 
 
 def escape_markdown(text: object, limit: int | None = None) -> str:
     """`text` as literal Markdown prose: control characters and newlines become spaces, and every character
     that starts a link, image, HTML tag, code span, emphasis, math, table or directive is backslash-escaped,
-    as are the parts of bare URLs and e-mail addresses that GitHub Markdown would turn into links.
+    and bare URLs and e-mail addresses, which GitHub Markdown turns into links, get an invisible word joiner.
     With `limit`, the text is first cut to that many characters (and "…" added)."""
     value = _MARKDOWN_SPECIAL.sub(r"\\\1", _plain(text, limit))
     return _AUTOLINK.sub(_escape_autolink, value)

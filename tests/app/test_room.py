@@ -174,7 +174,12 @@ HOSTILE = (
     '<img src="http://evil.example/i.png"><a href="http://evil.example">a</a>',
     "http://evil.example www.evil.example me@evil.example",
 )
-UNESCAPED = [re.compile(p) for p in (r"(?<!\\)\]", r"(?<!\\)<", r"(?<!\\)`", r"(?<!\\)://", r"(?i)www\.", r"(?<!\\)@")]
+# Unescaped Markdown: a bracket, tag or backtick without its backslash; a URL or e-mail address without the
+# invisible word joiner that keeps GitHub Markdown from linking it.
+UNESCAPED = [
+    re.compile(pattern)
+    for pattern in (r"(?<!\\)\]", r"(?<!\\)<", r"(?<!\\)`", "(?<!\u2060)://", r"(?i)www\.", "(?<!\u2060)@")
+]
 PAGE_PARAMS = {
     "pages/quiz.py": ("lang", "mode"),
     "pages/quantization.py": ("values", "bits", "scheme", "rounding", "calibration"),
