@@ -45,6 +45,7 @@ ROOM_TEXT = {
     "Watch or Open shows another run instead.",
     "follow_on": "This screen follows the room (?follow=1): it switches to each new run by itself.",
     "presenter": "Presenter",
+    "form_folded": "Configure a run (folded while this screen follows the room)",
     "presenter_powers": "The presenter can cancel any job and pin a finished run as the room's run: the run a "
     "fresh visit (and every screen opened with ?follow=1) shows when nothing is training.",
     "pin": "Pin as the room's run",
@@ -299,8 +300,9 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
             "without the teacher (baseline) and with label smoothing 0.1 (a control: is the gain the teacher's "
             "knowledge, or just softer targets?), from the same initial weights, on the same batches."
         )
-        error_slot = st.empty()  # a refused run is explained here, right above the Train button
-        submitted = st.form_submit_button("Train", type="primary", icon=":material/play_arrow:", key="distill_train")
+        row = st.container(horizontal=True, vertical_alignment="center")
+        submitted = row.form_submit_button("Train", type="primary", icon=":material/play_arrow:", key="distill_train")
+        error_slot = row.empty()  # a refused run is explained here, beside the Train button
 
     if submitted:
         try:
@@ -660,7 +662,11 @@ with st.expander(":material/school: The loss, and what alpha means here", expand
         "97.2 ± 0.3%, baseline 95.5 ± 0.6% (distillation won on 5 of 5 seeds), but label smoothing alone "
         "reached 97.1 ± 0.5%: on this small dataset most of the gain is softer targets, not the teacher's knowledge."
     )
-training_form(settings, manager, visitor)
+if st.session_state.get("distill_follow"):  # a projector: the room's run first, the form folded away
+    with st.expander(ROOM_TEXT["form_folded"], icon=":material/tune:", expanded=False):
+        training_form(settings, manager, visitor)
+else:
+    training_form(settings, manager, visitor)
 
 any_active = any(j.active for j in manager.jobs(include_finished=False))
 focus = follow_room(manager)
