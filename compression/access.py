@@ -7,10 +7,12 @@ configured, only a visitor on the server's own machine (loopback address) is the
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
+import secrets
 
-__all__ = ["is_loopback", "presenter_key_matches"]
+__all__ = ["is_loopback", "is_visitor_token", "new_visitor_token", "presenter_key_matches", "visitor_name"]
 
 
 def presenter_key_matches(candidate: str | None, configured: str | None) -> bool:
@@ -30,3 +32,25 @@ def is_loopback(address: str | None) -> bool:
         return False
     mapped = getattr(ip, "ipv4_mapped", None)
     return bool(ip.is_loopback or (mapped is not None and mapped.is_loopback))
+
+
+# --- Visitors ------------------------------------------------------------------------------------------------
+# A visitor's browser keeps a random secret (a cookie). The server names the visitor by a hash of it, so the
+# name (stored as a job's owner, shown on a projector) never reveals the secret that proves it.
+VISITOR_TOKEN_BYTES = 24
+_TOKEN_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def new_visitor_token() -> str:
+    """A fresh random visitor secret: 24 random bytes, URL-safe base64 (32 characters, 192 bits)."""
+    return secrets.token_urlsafe(VISITOR_TOKEN_BYTES)
+
+
+def is_visitor_token(value: object) -> bool:
+    """True for a string that looks like `new_visitor_token()`'s output (URL-safe base64, 32 to 64 characters)."""
+    return isinstance(value, str) and 32 <= len(value) <= 64 and set(value) <= _TOKEN_ALPHABET
+
+
+def visitor_name(token: str) -> str:
+    """The visitor's public name: "v" + the first 16 hex digits of sha256(token). Not reversible to the token."""
+    return "v" + hashlib.sha256(token.encode("utf-8")).hexdigest()[:16]

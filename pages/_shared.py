@@ -6,6 +6,7 @@ This is UI code (it imports streamlit); numerics live in `compression/`.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,25 +117,87 @@ def existing_feature_pages() -> list[PageSpec]:
     return [spec for spec in FEATURE_PAGES if spec.exists]
 
 
-def query_param(name: str, parse: Callable[[str], T], default: T) -> T:
+# --- Visitor-supplied text ------------------------------------------------------------------------------
+# Streamlit renders st.warning/st.error/st.markdown bodies as Markdown (GitHub flavour, with autolinks,
+# images and Streamlit's :color[...] and :material/...: directives). Text a visitor controls (a deep link's
+# value, an upload, a typed list) goes through `escape_markdown` before it is shown, so a link cannot plant
+# a clickable link or load an image in the app's own message boxes.
+MAX_PARAM_CHARS = 4000
+"""Longest deep-link value read; longer ones are refused (browsers and proxies cut URLs near 128 KB anyway)."""
+ECHO_CHARS = 40
+"""At most this many characters of a refused value are echoed back."""
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$~|{}#!])")
+_AUTOLINK = re.compile(r"(?i)(://|www\.|@)")
+
+
+def _plain(text: object, limit: int | None) -> str:
+    value = str(text)
+    if limit is not None and len(value) > limit:
+        value = value[:limit] + "…"
+    return "".join(" " if (ord(ch) < 32 or ord(ch) == 127) else ch for ch in value)
+
+
+WORD_JOINER = "\u2060"
+
+
+def _escape_autolink(match: re.Match[str]) -> str:
+    """Break what GitHub Markdown turns into links *after* parsing (backslash escapes are gone by then):
+    an invisible word joiner before "://", before the dot of "www." and before "@"."""
+    found = match.group(1)
+    if found == "@":
+        return WORD_JOINER + "@"
+    if found == "://":
+        return WORD_JOINER + "://"
+    return found[:3] + WORD_JOINER + found[3:]
+
+
+def escape_markdown(text: object, limit: int | None = None) -> str:
+    """`text` as literal Markdown prose: control characters and newlines become spaces, and every character
+    that starts a link, image, HTML tag, code span, emphasis, math, table or directive is backslash-escaped,
+    and bare URLs and e-mail addresses, which GitHub Markdown turns into links, get an invisible word joiner.
+    With `limit`, the text is first cut to that many characters (and "…" added)."""
+    value = _MARKDOWN_SPECIAL.sub(r"\\\1", _plain(text, limit))
+    return _AUTOLINK.sub(_escape_autolink, value)
+
+
+def markdown_code(text: object, limit: int | None = None) -> str:
+    """`text` as a Markdown code span, shown literally: fenced by one more backtick than its longest run of
+    backticks and padded with a space each side (CommonMark strips them), so the text cannot close it."""
+    value = _plain(text, limit)
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {value} {fence}"
+
+
+def query_param(name: str, parse: Callable[[str], T], default: T, max_chars: int = MAX_PARAM_CHARS) -> T:
     """Read ?name=... with `parse`; a missing value gives `default`, a bad one a warning and `default`.
 
-    `parse` raises ValueError with a learner-readable message for a bad value.
+    `parse` raises ValueError with a learner-readable message for a bad value. A value longer than
+    `max_chars` is refused before parsing. The warning echoes at most ECHO_CHARS characters of the value,
+    escaped (see escape_markdown).
     """
     raw = st.query_params.get(name)
     if raw is None or raw == "":
         return default
+    shown = markdown_code(f"{name}={raw}", len(name) + 1 + ECHO_CHARS)
+    if len(raw) > max_chars:
+        st.warning(
+            f"The link's parameter {shown} was ignored: it is {len(raw):,} characters long; "
+            f"at most {max_chars:,} are read.",
+            icon=":material/link_off:",
+        )
+        return default
     try:
         return parse(raw)
     except (ValueError, TypeError) as exc:
-        st.warning(f"The link's parameter `{name}={raw[:40]}` was ignored: {exc}", icon=":material/link_off:")
+        st.warning(f"The link's parameter {shown} was ignored: {escape_markdown(exc, 300)}", icon=":material/link_off:")
         return default
 
 
 def show_error(exc: BaseException, what: str = "") -> None:
-    """Show a library error as a message (never a traceback)."""
+    """Show a library error as a message (never a traceback); its text may quote visitor input, so it is escaped."""
     prefix = f"{what}: " if what else ""
-    st.error(f"{prefix}{exc}", icon=":material/error:")
+    st.error(f"{prefix}{escape_markdown(exc, 2000)}", icon=":material/error:")
 
 
 def report_unexpected(exc: BaseException, where: str) -> None:
@@ -148,15 +211,52 @@ def report_unexpected(exc: BaseException, where: str) -> None:
 # `is_presenter()` says whether this session may reset the room, cancel any job and pin the room's run.
 
 
-def visitor_id() -> str:
-    """A random token naming this visitor; never derived from anything another visitor can see."""
-    import secrets
+VISITOR_COOKIE = "compression_lab_visitor"
+VISITOR_COOKIE_DAYS = 30
+# Runs in the visitor's browser (st.html, not iframed): keep this session's secret in a first-party cookie
+# unless the browser already has one, then hide the empty element it sits in.
+_COOKIE_SCRIPT = """<script>
+(function () {{
+  var name = "{name}";
+  if (!document.cookie.split("; ").some(function (c) {{ return c.indexOf(name + "=") === 0; }})) {{
+    document.cookie = name + "={token}; path=/; max-age={max_age}; SameSite=Strict" +
+      (location.protocol === "https:" ? "; Secure" : "");
+  }}
+  var box = document.currentScript && document.currentScript.closest('[data-testid="stElementContainer"]');
+  if (box) {{ box.style.display = "none"; }}
+}})();
+</script>"""
 
-    token = st.session_state.get("_visitor_id")
+
+def _visitor_token() -> str:
+    """This browser's secret: the cookie's when the browser sent a valid one when this session connected,
+    else a fresh random token kept in the session (and offered to the browser as the cookie)."""
+    from compression.access import is_visitor_token, new_visitor_token
+
+    token = st.session_state.get("_visitor_token")
     if not token:
-        token = secrets.token_urlsafe(16)
-        st.session_state["_visitor_id"] = token
+        cookie = st.context.cookies.get(VISITOR_COOKIE)
+        from_cookie = is_visitor_token(cookie)
+        token = cookie if from_cookie else new_visitor_token()
+        st.session_state["_visitor_token"] = token
+        st.session_state["_visitor_from_cookie"] = from_cookie
     return str(token)
+
+
+def visitor_id() -> str:
+    """The name of this browser's visitor: kept across reloads and tabs of the same browser (a cookie holds a
+    random secret; this is a hash of it, see compression.access.visitor_name), never guessable from another
+    visitor's page. Without the cookie (first visit, or cookies off) it names this session only, and the page
+    asks the browser to keep the cookie, which the next session (a reload, a new tab) adopts."""
+    from compression.access import visitor_name
+
+    token = _visitor_token()
+    if not st.session_state.get("_visitor_from_cookie"):
+        st.html(
+            _COOKIE_SCRIPT.format(name=VISITOR_COOKIE, token=token, max_age=VISITOR_COOKIE_DAYS * 86400),
+            unsafe_allow_javascript=True,
+        )
+    return visitor_name(token)
 
 
 def _settings_presenter_key() -> str | None:
@@ -178,22 +278,43 @@ def is_presenter() -> bool:
     return presenter_key_matches(st.session_state.get("_presenter_key"), configured)
 
 
+# English UI text of the presenter controls, in one place for the translation catalogue.
+PRESENTER_TEXT = {
+    "local_only": "Presenter controls appear only on the server's own machine. "
+    "Set COMPRESSION_LAB_PRESENTER_KEY on the server to let a presenter sign in from anywhere.",
+    "local_note": "You are the presenter because you use the server's own machine and no presenter key is set. "
+    "Set COMPRESSION_LAB_PRESENTER_KEY on the server to sign in from another machine.",
+    "key_label": "Presenter key",
+    "key_help": "The secret set on the server (COMPRESSION_LAB_PRESENTER_KEY). It stays on the server.",
+    "wrong_key": "That is not the presenter key.",
+    "signed_in": "You are the presenter in this browser tab.",
+    "sign_out": "Leave presenter mode",
+}
+
+
 def presenter_login(key: str) -> bool:
-    """A password field that makes this session the presenter; returns is_presenter(). Never echoes the key."""
-    if is_presenter():
-        return True
+    """A password field that makes this session the presenter; returns is_presenter(). Never echoes the key.
+
+    `key` makes the widget keys unique per place (the quiz room, the trainer's queue)."""
     if _settings_presenter_key() is None:
-        st.caption(
-            "Presenter controls appear only on the server's own machine. "
-            "Set COMPRESSION_LAB_PRESENTER_KEY on the server to let a presenter sign in from anywhere."
-        )
+        if is_presenter():
+            st.caption(PRESENTER_TEXT["local_note"])
+            return True
+        st.caption(PRESENTER_TEXT["local_only"])
         return False
-    typed = st.text_input("Presenter key", type="password", key=f"presenter_key_{key}")
+    if is_presenter():
+        row = st.container(horizontal=True, vertical_alignment="center")
+        row.caption(PRESENTER_TEXT["signed_in"])
+        row.button(PRESENTER_TEXT["sign_out"], key=f"presenter_logout_{key}", on_click=presenter_logout)
+        return True
+    typed = st.text_input(
+        PRESENTER_TEXT["key_label"], type="password", key=f"presenter_key_{key}", help=PRESENTER_TEXT["key_help"]
+    )
     if typed:
         st.session_state["_presenter_key"] = typed
         if is_presenter():
             st.rerun()
-        st.error("That is not the presenter key.", icon=":material/key_off:")
+        st.error(PRESENTER_TEXT["wrong_key"], icon=":material/key_off:")
     return False
 
 
@@ -315,3 +436,8 @@ def mark_interrupted_runs() -> int:
     except ValueError:  # bad settings or StorageError
         LOGGER.exception("Could not mark interrupted runs at start-up")
         return 0
+
+
+def presenter_logout() -> None:
+    """Forget the typed presenter key in this session."""
+    st.session_state.pop("_presenter_key", None)

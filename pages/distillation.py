@@ -27,10 +27,11 @@ from compression.distillation.report import (
     summary_frame,
     verdict,
 )
+from compression.distillation.room_run import RoomFocus, RoomPin, room_focus
 from compression.distillation.store import RunRecord, StorageError
 from compression.distillation.trainer import LINK_FIELDS, TrainConfig, default_config, parse_field
 from compression.distillation.variants import TEACHER_TITLE, VARIANTS, colours
-from pages._shared import is_presenter, query_param, require_router, show_error, visitor_id
+from pages._shared import is_presenter, presenter_login, query_param, require_router, show_error, visitor_id
 
 CUSTOM = "custom"
 # Polling: each open trainer tab re-runs the live panel. Fast only while the job this visitor watches is
@@ -39,6 +40,25 @@ POLL_RUNNING_S = 1.0
 POLL_QUEUED_S = 3.0
 POLL_IDLE_S = 30.0
 LIVE_POINTS = 300
+
+# English UI text of the room features (follow view, presenter controls), in one place for the catalogue.
+ROOM_TEXT = {
+    "live": "Following the room: the run training now.",
+    "pinned": "Following the room: the run the presenter pinned.",
+    "latest": "Following the room: the latest finished run.",
+    "follow_hint": "Open this page with ?follow=1 to keep a projector on the room's run; "
+    "Watch or Open shows another run instead.",
+    "follow_on": "This screen follows the room (?follow=1): it switches to each new run by itself.",
+    "presenter": "Presenter",
+    "form_folded": "Configure a run (folded while this screen follows the room)",
+    "presenter_powers": "The presenter can cancel any job and pin a finished run as the room's run: the run a "
+    "fresh visit (and every screen opened with ?follow=1) shows when nothing is training.",
+    "pin": "Pin as the room's run",
+    "unpin": "Unpin",
+    "pinned_badge": "This is the room's run (pinned by the presenter).",
+    "pin_failed": "Could not pin the run",
+    "cancel_help_other": "Only the visitor who started a job, or the presenter, can cancel it.",
+}
 
 ARTICLE_BUGS = pd.DataFrame(
     [
@@ -345,9 +365,11 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
             "without the teacher (baseline) and with label smoothing 0.1 (a control: is the gain the teacher's "
             "knowledge, or just softer targets?), from the same initial weights, on the same batches."
         )
-        submitted = st.form_submit_button(
+        row = st.container(horizontal=True, vertical_alignment="center")
+        submitted = row.form_submit_button(
             "Train", type="primary", icon=":material/play_arrow:", key="distill_train", disabled=not runnable
         )
+        error_slot = row.empty()  # a refused run is explained here, beside the Train button
 
     if submitted:
         try:
@@ -369,9 +391,11 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
                 raise ValueError(f"Teacher epochs must be 0 (the preset's) or more, got {config.teacher_epochs}.")
             job = manager.submit(config, owner=visitor, privileged=is_presenter())
         except ValueError as exc:  # includes StorageError: the message says what the owner can do
-            show_error(exc, "Not started")
+            with error_slot:
+                show_error(exc, "Not started")
         else:
             st.session_state["distill_job"] = job.id
+            st.session_state["distill_job_chosen"] = True
             where = "starting now" if manager.starts_at_once(job.id) else f"queued, position {job.position}"
             st.toast(f"Job {job.id} is {where}.", icon=":material/model_training:")
 
@@ -388,7 +412,13 @@ def job_status_text(job: JobSnapshot, visitor: str) -> str:
     return f"{job.status.capitalize()} (started by {who})"
 
 
+def cancel_job(manager: JobManager, job_id: str, visitor: str) -> None:
+    """Cancel button callback: the owner, or the presenter (checked at the click, on the server)."""
+    manager.cancel(job_id, visitor, privileged=is_presenter())
+
+
 def queue_panel(manager: JobManager, visitor: str) -> None:
+    presenter = is_presenter()
     jobs = manager.jobs()
     active = [j for j in jobs if j.active]
     recent = [j for j in jobs if not j.active][:5]
@@ -406,17 +436,18 @@ def queue_panel(manager: JobManager, visitor: str) -> None:
                 cols[1].markdown(text)
             if cols[2].button("Watch", key=f"distill_watch_{job.id}", icon=":material/visibility:"):
                 st.session_state["distill_job"] = job.id
+                st.session_state["distill_job_chosen"] = True
                 st.rerun(scope="app")
-            mine = job.owner == visitor
+            allowed = job.owner == visitor or presenter
             if job.active:
                 cols[3].button(
                     "Cancel",
                     key=f"distill_cancel_{job.id}",
                     icon=":material/cancel:",
-                    disabled=not mine or job.cancel_requested,
-                    help="Only the visitor who started a job can cancel it." if not mine else None,
-                    on_click=manager.cancel,
-                    args=(job.id, visitor),
+                    disabled=not allowed or job.cancel_requested,
+                    help=None if allowed else ROOM_TEXT["cancel_help_other"],
+                    on_click=cancel_job,
+                    args=(manager, job.id, visitor),
                 )
 
 
@@ -445,13 +476,15 @@ def poll_interval(manager: JobManager, visitor: str) -> float:
     mine = [j for j in jobs if j.id == watched or j.owner == visitor]
     if any(j.status == "running" for j in mine) or (watched is None and any(j.status == "running" for j in jobs)):
         return POLL_RUNNING_S
-    if mine:
+    if mine or st.session_state.get("distill_follow"):  # ?follow=1: a projector picks up the next run soon
         return POLL_QUEUED_S
     return POLL_IDLE_S
 
 
 def live_panel(manager: JobManager, visitor: str) -> None:
     """Polled: the queue, and the watched job while it is queued or running."""
+    if room_moved(manager):
+        st.rerun(scope="app")
     queue_panel(manager, visitor)
     watched = st.session_state.get("distill_job")
     snap = manager.snapshot(watched) if watched else None
@@ -480,6 +513,7 @@ def show_storage_error(exc: StorageError) -> None:
 
 def stored_results(record: RunRecord, manager: JobManager) -> None:
     st.subheader(f":material/analytics: Run `{record.id}`: {record.status}", anchor=False)
+    room_run_controls(record, manager)
     st.caption(config_line(record.config) + f" · {pd.Timestamp(record.created_at, unit='s'):%Y-%m-%d %H:%M} UTC")
     if record.status == "failed":
         st.error(f"This run failed: {record.error}", icon=":material/error:")
@@ -603,7 +637,80 @@ def history_panel(manager: JobManager) -> None:
     choice = c1.selectbox("Reopen a run", list(labels), format_func=labels.get, key="distill_reopen_choice")
     if c2.button("Open", key="distill_reopen", icon=":material/open_in_new:"):
         st.session_state["distill_job"] = choice
+        st.session_state["distill_job_chosen"] = True
         st.rerun()
+
+
+# --- the room: follow view and presenter controls -----------------------------------------------------------
+def _follow_param(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError("use follow=1 to follow the room's run, follow=0 not to.")
+    return value in ("1", "true", "yes", "on")
+
+
+def following() -> bool:
+    """Whether this session shows the room's run: always with ?follow=1, else until the visitor picks a run."""
+    return bool(st.session_state.get("distill_follow")) or not st.session_state.get("distill_job_chosen")
+
+
+def current_room_focus(manager: JobManager) -> RoomFocus | None:
+    running = [j.id for j in manager.jobs(include_finished=False) if j.status == "running"]
+    return room_focus(running, RoomPin(manager.store.runs_dir), manager.store)
+
+
+def follow_room(manager: JobManager) -> RoomFocus | None:
+    """For a following session, watch the room's run (live job, pinned run, latest finished run)."""
+    if not following():
+        st.session_state.pop("distill_focus", None)
+        return None
+    focus = current_room_focus(manager)
+    if focus is not None:
+        st.session_state["distill_job"] = focus.run_id
+    st.session_state["distill_focus"] = focus.run_id if focus else None
+    return focus
+
+
+def room_moved(manager: JobManager) -> bool:
+    """Polled: a following session's room run changed (a job started, a pin moved) since the page was drawn."""
+    if not following():
+        return False
+    focus = current_room_focus(manager)
+    return (focus.run_id if focus else None) != st.session_state.get("distill_focus")
+
+
+def room_banner(focus: RoomFocus | None) -> None:
+    if focus is None:
+        return
+    hint = ROOM_TEXT["follow_on"] if st.session_state.get("distill_follow") else ROOM_TEXT["follow_hint"]
+    st.caption(f":material/cast: {ROOM_TEXT[focus.kind]} {hint}")
+
+
+def room_run_controls(record: RunRecord, manager: JobManager) -> None:
+    """The pin badge for everyone; Pin / Unpin buttons for the presenter on a finished run."""
+    pin = RoomPin(manager.store.runs_dir)
+    pinned = pin.get() == record.id
+    if pinned:
+        st.caption(f":material/push_pin: {ROOM_TEXT['pinned_badge']}")
+    if record.status != "done" or not is_presenter():
+        return
+    try:
+        if pinned:
+            if st.button(ROOM_TEXT["unpin"], key=f"distill_unpin_{record.id}", icon=":material/keep_off:"):
+                pin.clear()
+                st.rerun()
+        elif st.button(ROOM_TEXT["pin"], key=f"distill_pin_{record.id}", icon=":material/push_pin:"):
+            pin.set(record.id)
+            st.rerun()
+    except (OSError, ValueError) as exc:
+        show_error(exc, ROOM_TEXT["pin_failed"])
+
+
+def presenter_panel() -> None:
+    """Under the queue: the presenter's sign-in (a password field) and what the presenter may do."""
+    with st.expander(ROOM_TEXT["presenter"], icon=":material/co_present:", expanded=False):
+        st.caption(ROOM_TEXT["presenter_powers"])
+        presenter_login("trainer")
 
 
 # --- the page -----------------------------------------------------------------------------------------------
@@ -624,6 +731,8 @@ except (ValueError, OSError) as exc:
 visitor = visitor_id()
 apply_deep_link(settings.max_epochs)
 # Runs interrupted by a restart are marked at start-up (app.py) and shown as such in the history below.
+if "distill_follow" not in st.session_state:
+    st.session_state["distill_follow"] = query_param("follow", _follow_param, False)
 
 with st.expander(":material/school: The loss, and what alpha means here", expanded=False):
     left, right = st.columns([1, 1], gap="large")
@@ -641,14 +750,21 @@ with st.expander(":material/school: The loss, and what alpha means here", expand
         "How long it takes and how often distillation wins over seeds (and whether label smoothing alone does as "
         "well) are measured by benchmarks/distillation_quality.py; the README lists the figures."
     )
-training_form(settings, manager, visitor)
+if st.session_state.get("distill_follow"):  # a projector: the room's run first, the form folded away
+    with st.expander(ROOM_TEXT["form_folded"], icon=":material/tune:", expanded=False):
+        training_form(settings, manager, visitor)
+else:
+    training_form(settings, manager, visitor)
 
+focus = follow_room(manager)
 watched_id = st.session_state.get("distill_job")
 watched = manager.snapshot(watched_id) if watched_id else None
 poll_s = poll_interval(manager, visitor)
 st.session_state["distill_poll_s"] = poll_s
 st.session_state["distill_drawn_active"] = watched.id if watched is not None and watched.active else None
+room_banner(focus)
 st.fragment(live_panel, run_every=poll_s)(manager, visitor)
+presenter_panel()
 
 if watched_id and (watched is None or not watched.active):
     try:

@@ -36,7 +36,15 @@ from compression.quiz import (
     topic_label,
     ui_text,
 )
-from pages._shared import FEATURE_PAGES, query_param, require_router, show_error
+from pages._shared import (
+    FEATURE_PAGES,
+    PRESENTER_TEXT,
+    is_presenter,
+    presenter_login,
+    query_param,
+    require_router,
+    show_error,
+)
 
 require_router()
 
@@ -541,7 +549,9 @@ def _on_reset(confirm: bool | None) -> None:
         state.confirm_reset = True
         return
     state.confirm_reset = False
-    if confirm:
+    if confirm and not is_presenter():  # checked again at the click: the buttons show only to the presenter
+        state.notice = PRESENTER_TEXT["wrong_key"]
+    elif confirm:
         try:
             removed = _room().reset()
         except ValueError as exc:
@@ -612,7 +622,9 @@ def room_mode(bank: Bank) -> None:
     st.caption(_tr("room_intro"))
     _room_stats(bank)
     with st.expander(_tr("presenter"), icon=":material/co_present:", expanded=state.confirm_reset):
-        if not state.confirm_reset:
+        if not presenter_login("quiz_room"):
+            state.confirm_reset = False
+        elif not state.confirm_reset:
             st.button(
                 _tr("reset_room"), key="quiz_room_reset", icon=":material/delete:", on_click=_on_reset, args=(None,)
             )

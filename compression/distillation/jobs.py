@@ -267,16 +267,17 @@ class JobManager:
             busy = any(j.state.status == "running" and j.state.device == job.state.device for j in self._jobs.values())
             return job.state.status == "queued" and self._position(job) == 1 and not busy
 
-    def cancel(self, job_id: str, requester: str | None = None) -> bool:
+    def cancel(self, job_id: str, requester: str | None = None, privileged: bool = False) -> bool:
         """Cancel a queued job at once, or ask a running one to stop after its current step.
 
-        With `requester` given, only the job's owner may cancel. Returns whether a cancel was issued.
+        With `requester` given, only the job's owner may cancel, unless `privileged` (the presenter).
+        Returns whether a cancel was issued.
         """
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None or job.state.status not in ACTIVE:
                 return False
-            if requester is not None and job.state.owner and requester != job.state.owner:
+            if requester is not None and not privileged and job.state.owner and requester != job.state.owner:
                 return False
             job.cancel.set()
             if job.state.status == "queued":

@@ -370,6 +370,22 @@ class RunStore:
                 view = self.__dict__["_sweeps"] = SweepStore(self)
         return view
 
+    def run_status(self, run_id: str) -> str | None:
+        """The run's status, or None when no such run is stored."""
+        row = self._conn().execute("SELECT status FROM runs WHERE id=?", (check_run_id(run_id),)).fetchone()
+        return None if row is None else str(row["status"])
+
+    def latest_run_id(self, status: str = "done") -> str | None:
+        """The newest run with this status (one indexed-size query: cheap enough for a poll), or None."""
+        if status not in STATUSES:
+            raise ValueError(f"Unknown status {status!r}.")
+        row = (
+            self._conn()
+            .execute("SELECT id FROM runs WHERE status=? ORDER BY created_at DESC LIMIT 1", (status,))
+            .fetchone()
+        )
+        return None if row is None else str(row["id"])
+
     def close(self) -> None:  # noqa: D102
         conn = getattr(self._local, "conn", None)
         if conn is not None:

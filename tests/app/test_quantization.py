@@ -147,7 +147,7 @@ def test_bad_deep_link_values_warn_and_fall_back(open_page):
     assert_no_exception(at)
     warnings = " ".join(str(w.value) for w in at.warning)
     for name in ("values", "bits", "scheme", "rounding", "calibration"):
-        assert f"`{name}=" in warnings, (name, warnings)
+        assert f"` {name}=" in warnings, (name, warnings)
     assert "'zz'" in warnings
     assert at.multiselect(key="quant_bits").value == [4, 8]
     assert at.selectbox(key="quant_scheme").value == "symmetric"

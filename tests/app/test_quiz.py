@@ -255,7 +255,11 @@ def test_nothing_is_lost_when_switching_pages(open_page):
     assert "1 of 3 answered" in at.get("progress")[0].proto.text
 
 
-def test_room_view_chart_and_reset_with_confirmation(open_page, own_room):
+PRESENTER_KEY = "room-key-7f3a"
+
+
+def test_room_view_chart_and_reset_with_confirmation(open_page, own_room, monkeypatch):
+    monkeypatch.setenv("COMPRESSION_LAB_PRESENTER_KEY", PRESENTER_KEY)
     RoomStats(own_room).record([("p1-one-overflow", False), ("p1-one-overflow", False), ("q3-roles-tf", True)])
     at = open_page(PAGE, query={"mode": "room"})
     assert_no_exception(at)
@@ -267,6 +271,8 @@ def test_room_view_chart_and_reset_with_confirmation(open_page, own_room):
     assert table.iloc[0]["Question"].startswith("p1-one-overflow")
     assert table.iloc[0]["% wrong"] == 100.0
 
+    at.text_input(key="presenter_key_quiz_room").input(PRESENTER_KEY).run()
+    assert_no_exception(at)
     at.button(key="quiz_room_reset").click().run()
     assert "cannot be undone" in texts(at.warning)
     at.button(key="quiz_room_reset_no").click().run()
@@ -277,6 +283,47 @@ def test_room_view_chart_and_reset_with_confirmation(open_page, own_room):
     assert "3 answers deleted" in texts(at.info)
     assert RoomStats(own_room).total_answers() == 0
     assert "No answers recorded yet" in texts(at.info)
+
+
+def _reset_buttons(at) -> list[str]:
+    return [b.key for b in at.button if b.key and b.key.startswith("quiz_room_reset")]
+
+
+def test_without_the_presenter_key_nobody_can_reset_the_room(open_page, own_room, monkeypatch):
+    monkeypatch.setenv("COMPRESSION_LAB_PRESENTER_KEY", PRESENTER_KEY)
+    RoomStats(own_room).record([("q3-roles-tf", True)])
+    at = open_page(PAGE, query={"mode": "room"})
+    assert _reset_buttons(at) == []
+    at.text_input(key="presenter_key_quiz_room").input(PRESENTER_KEY[:-1]).run()
+    assert_no_exception(at)
+    assert "That is not the presenter key." in texts(at.error)
+    assert _reset_buttons(at) == []
+    # The key is never echoed back: not in any text the page shows.
+    shown = texts([*at.markdown, *at.caption, *at.error, *at.info, *at.warning])
+    assert PRESENTER_KEY[:-1] not in shown
+    assert RoomStats(own_room).total_answers() == 1
+
+
+def test_no_key_configured_a_visitor_from_another_machine_cannot_reset(open_page, own_room, monkeypatch):
+    monkeypatch.delenv("COMPRESSION_LAB_PRESENTER_KEY", raising=False)
+    at = open_page(PAGE, query={"mode": "room"})  # AppTest has no client address: not the server's machine
+    assert _reset_buttons(at) == []
+    assert not [w for w in at.text_input if w.key == "presenter_key_quiz_room"]
+    assert "Set COMPRESSION_LAB_PRESENTER_KEY" in texts(at.caption)
+
+
+def test_no_key_configured_the_servers_own_machine_is_the_presenter(open_page, own_room, monkeypatch):
+    from streamlit.runtime.context import ContextProxy
+
+    monkeypatch.delenv("COMPRESSION_LAB_PRESENTER_KEY", raising=False)
+    monkeypatch.setattr(ContextProxy, "ip_address", property(lambda self: "127.0.0.1"))
+    RoomStats(own_room).record([("q3-roles-tf", True)])
+    at = open_page(PAGE, query={"mode": "room"})
+    assert "quiz_room_reset" in _reset_buttons(at)
+    assert "no presenter key is set" in texts(at.caption)
+    at.button(key="quiz_room_reset").click().run()
+    at.button(key="quiz_room_reset_yes").click().run()
+    assert RoomStats(own_room).total_answers() == 0
 
 
 def test_deep_link_language_and_bad_parameters(open_page):

@@ -35,6 +35,9 @@ CHROMIUM_ARGS = [
 ]
 APP_TIMEOUT_MS = 90_000
 _SCREENSHOT_DIRS: list[Path] = []
+PRESENTER_KEY = "e2e-presenter-key-4b1d"
+"""The shared server holds a presenter key: browsers here connect from 127.0.0.1, and without a key every
+localhost visitor would be the presenter (compression.access), which is not what a room looks like."""
 
 
 @dataclass
@@ -112,7 +115,7 @@ def stop_server(server: Server) -> None:
 @pytest.fixture(scope="session")
 def server(isolated_lab_dirs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real `streamlit run app.py` shared by the e2e tests."""
-    server = start_server(tmp_path_factory.mktemp("server"))
+    server = start_server(tmp_path_factory.mktemp("server"), {"COMPRESSION_LAB_PRESENTER_KEY": PRESENTER_KEY})
     yield server
     stop_server(server)
     assert "Traceback" not in server.log() or "Unexpected error" in server.log(), server.log()[-4000:]

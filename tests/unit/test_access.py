@@ -34,3 +34,30 @@ def test_settings_never_print_the_key(monkeypatch):
     settings = Settings.from_env()
     assert settings.presenter_key == "hunter2-secret"
     assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+
+
+def test_visitor_tokens_are_random_and_recognised():
+    from compression.access import is_visitor_token, new_visitor_token
+
+    tokens = {new_visitor_token() for _ in range(200)}
+    assert len(tokens) == 200
+    assert all(is_visitor_token(t) for t in tokens)
+
+
+@pytest.mark.parametrize(
+    "value", [None, "", "short", "x" * 31, "x" * 65, "a" * 31 + ";", "../" * 12, 'a"; path=/' + "b" * 30, 42]
+)
+def test_malformed_visitor_cookies_are_not_tokens(value):
+    from compression.access import is_visitor_token
+
+    assert not is_visitor_token(value)
+
+
+def test_visitor_name_is_a_stable_hash_that_does_not_reveal_the_token():
+    from compression.access import new_visitor_token, visitor_name
+
+    token = new_visitor_token()
+    name = visitor_name(token)
+    assert name == visitor_name(token)
+    assert name != visitor_name(new_visitor_token())
+    assert token not in name and name.startswith("v") and len(name) == 17

@@ -99,6 +99,7 @@ def test_cancel_a_queued_job_and_a_running_one(store):
         wait_until_running(manager, running.id)
         queued = manager.submit(TINY, owner="bob")
         assert not manager.cancel(queued.id, requester="alice")  # not hers
+        assert manager.snapshot(queued.id).status == "queued"
         assert manager.cancel(queued.id, requester="bob")
         assert manager.snapshot(queued.id).status == "cancelled"
         assert store.get_run(queued.id).status == "cancelled"
@@ -399,6 +400,25 @@ def test_snapshots_are_copies_with_one_list_of_fields(store):
         before = manager.version
         manager.cancel(job.id)
         assert manager.version > before
+    finally:
+        gated.gate.set()
+        manager.shutdown()
+
+
+def test_the_presenter_may_cancel_anyone_s_job(store):
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated)
+    try:
+        running = manager.submit(replace(TINY, epochs=2000), owner="alice")
+        wait_until_running(manager, running.id)
+        queued = manager.submit(TINY, owner="bob")
+        assert not manager.cancel(queued.id, requester="carol", privileged=False)
+        assert manager.cancel(queued.id, requester="carol", privileged=True)
+        assert manager.snapshot(queued.id).status == "cancelled"
+        gated.gate.set()
+        wait_until_training(manager, running.id)
+        assert manager.cancel(running.id, requester="carol", privileged=True)
+        assert manager.wait(running.id, 60).status == "cancelled"
     finally:
         gated.gate.set()
         manager.shutdown()

@@ -1,0 +1,175 @@
+"""A room in Chromium: a visitor keeps their run across a reload, the presenter signs in with the server's key,
+a second screen follows the room's run without a click, and hostile deep links plant no link or image."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlparse
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import APP_TIMEOUT_MS, PRESENTER_KEY, assert_no_exception, open_app, screenshot, wait_for_app
+
+LONG = "distillation?dataset=digits&teacher=article-teacher&student=article-student&epochs=2000&seed={seed}"
+SHORT = "distillation?dataset=digits&teacher=article-teacher&student=article-student&epochs=150&seed={seed}"
+
+
+def new_page(browser: Browser, width: int = 1280, height: int = 900) -> Page:
+    """A new browser profile (its own cookies): another visitor."""
+    page = browser.new_context(viewport={"width": width, "height": height}).new_page()
+    page.set_default_timeout(APP_TIMEOUT_MS)
+    return page
+
+
+def press_train(page: Page, server, link: str, teacher_epochs: int = 2) -> None:
+    open_app(page, server, link)
+    field = page.get_by_role("spinbutton", name="Teacher epochs (0 = preset's)")
+    field.fill(str(teacher_epochs))
+    field.press("Tab")
+    wait_for_app(page)
+    page.get_by_role("button", name="Train").click()
+    expect(page.locator(".st-key-distill_queue")).to_contain_text("(started by you)", timeout=60_000)
+
+
+def sign_in_as_presenter(page: Page, key: str) -> None:
+    page.locator('[data-testid="stExpander"] summary', has_text="Presenter").first.click()
+    field = page.get_by_label("Presenter key", exact=True)
+    field.fill(key)
+    field.press("Enter")
+    page.wait_for_timeout(300)
+    wait_for_app(page)
+
+
+def test_a_visitor_reloads_and_still_cancels_their_run_and_the_presenter_cancels_any(browser: Browser, server,
+                                                                                       screenshot_dir):  # fmt: skip
+    owner = new_page(browser)
+    press_train(owner, server, LONG.format(seed=21))
+    # F5: a new session in the same browser. The cookie names the same visitor: "yours", and Cancel works.
+    owner.reload()
+    wait_for_app(owner)
+    queue = owner.locator(".st-key-distill_queue")
+    expect(queue).to_contain_text("(started by you)")
+    # A new tab of the same browser too.
+    tab = owner.context.new_page()
+    tab.set_default_timeout(APP_TIMEOUT_MS)
+    open_app(tab, server, "distillation")
+    expect(tab.locator(".st-key-distill_queue")).to_contain_text("(started by you)")
+    tab.close()
+    screenshot(owner, screenshot_dir, "room-after-reload")
+    queue.get_by_role("button", name="Cancel", disabled=False).click()
+    expect(queue).to_contain_text("Cancelled (started by you)", timeout=60_000)
+    assert_no_exception(owner)
+
+    # Another visitor cannot cancel the next run, until they type the presenter key.
+    press_train(owner, server, LONG.format(seed=22))
+    other = new_page(browser)
+    open_app(other, server, "distillation")
+    other_queue = other.locator(".st-key-distill_queue")
+    expect(other_queue).to_contain_text("(started by another visitor)")
+    expect(other_queue.get_by_role("button", name="Cancel").first).to_be_disabled(timeout=60_000)
+    sign_in_as_presenter(other, "wrong key")
+    expect(other.get_by_text("That is not the presenter key.")).to_be_visible(timeout=30_000)
+    expect(other_queue.get_by_role("button", name="Cancel").first).to_be_disabled()
+    other.get_by_label("Presenter key", exact=True).fill(PRESENTER_KEY)
+    other.get_by_label("Presenter key", exact=True).press("Enter")
+    expect(other.get_by_text("You are the presenter in this browser tab.")).to_be_visible(timeout=30_000)
+    expect(other.get_by_label("Presenter key", exact=True)).to_have_count(0, timeout=30_000)  # the field is gone
+    content = other.content()
+    at = content.find(PRESENTER_KEY)
+    assert at < 0, content[max(0, at - 600) : at + 100]
+    screenshot(other, screenshot_dir, "room-presenter-queue")
+    enabled = other_queue.get_by_role("button", name="Cancel", disabled=False)
+    expect(enabled).to_have_count(1, timeout=30_000)
+    enabled.first.click()
+    try:
+        expect(other_queue.get_by_role("button", name="Cancel")).to_have_count(0, timeout=60_000)  # none active
+    finally:
+        screenshot(other, screenshot_dir, "room-presenter-cancelled")
+    expect(other_queue).not_to_contain_text("Running on")
+    expect(owner.locator(".st-key-distill_queue")).not_to_contain_text("Running on", timeout=60_000)
+    for page in (owner, other):
+        page.context.close()
+
+
+def test_a_second_screen_follows_the_running_then_the_finished_run_without_clicking(browser: Browser, server,
+                                                                                     screenshot_dir):  # fmt: skip
+    projector = new_page(browser, 1920, 1080)
+    open_app(projector, server, "distillation?follow=1")
+    assert_no_exception(projector)
+    owner = new_page(browser)
+    press_train(owner, server, SHORT.format(seed=23))
+    expect(owner.locator(".st-key-distill_queue")).to_contain_text("· 1 active")  # this run alone: listed first
+    job = owner.locator(".st-key-distill_queue code").first.inner_text()
+    # The projector switches to the run by itself, draws it live, then shows its results and verdict.
+    live = projector.locator(".st-key-distill_live")
+    expect(live.get_by_text("Student against teacher: test accuracy per epoch").first).to_be_visible(timeout=60_000)
+    expect(projector.get_by_text("Following the room: the run training now.")).to_be_visible()
+    screenshot(projector, screenshot_dir, "room-follow-live")
+    expect(projector.get_by_text(f"Run {job}: done")).to_be_visible(timeout=180_000)
+    wait_for_app(projector)
+    expect(projector.get_by_text("Accuracy against model size").first).to_be_visible()
+    expect(projector.locator('[data-testid="stAlert"]', has_text="Distillation").first).to_be_visible()
+    assert_no_exception(projector)
+    screenshot(projector, screenshot_dir, "room-follow-done")
+    # A learner who opens the trainer now sees the same finished run at once.
+    learner = new_page(browser, 390, 844)
+    open_app(learner, server, "distillation")
+    expect(learner.get_by_text(f"Run {job}: done")).to_be_visible()
+    expect(learner.get_by_text("Following the room: the latest finished run.")).to_be_visible()
+    for page in (projector, owner, learner):
+        page.context.close()
+
+
+def test_only_the_presenter_can_reset_the_quiz_room(browser: Browser, server):
+    visitor = new_page(browser)
+    open_app(visitor, server, "quiz?mode=room")
+    expander = visitor.locator('[data-testid="stExpander"]', has_text="Presenter").first
+    expander.locator("summary").click()
+    expect(expander.get_by_label("Presenter key", exact=True)).to_be_visible()
+    expect(visitor.get_by_role("button", name="Reset the room statistics")).to_have_count(0)
+    field = expander.get_by_label("Presenter key", exact=True)
+    field.fill(PRESENTER_KEY)
+    field.press("Enter")
+    reset = expander.get_by_role("button", name="Reset the room statistics")
+    expect(reset).to_be_visible()
+    reset.click()
+    visitor.get_by_role("button", name="Yes, delete them").click()
+    expect(visitor.get_by_text("answer(s) deleted")).to_be_visible()
+    assert_no_exception(visitor)
+    visitor.context.close()
+
+
+HOSTILE = (
+    "[click here](http://evil.example/login)",
+    "x`![t](http://evil.example/t.png)`",
+    '<a href="http://evil.example/a">a</a><img src="http://evil.example/i.png"> www.evil.example me@evil.example',
+)
+PAGE_PARAMS = {
+    "quiz": ("lang", "mode"),
+    "quantization": ("values", "bits", "scheme", "rounding", "calibration"),
+    "distillation": (
+        "dataset", "teacher", "student", "epochs", "batch_size", "lr", "temperature", "alpha", "seed", "follow",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_hostile_deep_links_plant_no_link_or_image(page: Page, server, payload):
+    """Every deep-link parameter of every page carries Markdown, HTML or a link: each is refused, and the page
+    shows no <a> or <img> pointing outside the app (nor a mailto: link)."""
+    origin = urlparse(server.url).netloc
+    for path, params in PAGE_PARAMS.items():
+        query = "&".join(f"{name}={quote(payload, safe='')}" for name in params)
+        open_app(page, server, f"{path}?{query}")
+        assert_no_exception(page)
+        refused = page.locator('[data-testid="stAlert"]', has_text="was ignored")
+        expect(refused).to_have_count(len(params))
+        outside = page.evaluate(
+            """(origin) => Array.from(document.querySelectorAll('[data-testid="stApp"] a[href], [data-testid="stApp"] img[src]'))
+                 .map(e => e.href || e.src)
+                 .filter(u => { try { const p = new URL(u); return p.host !== origin || p.protocol === 'mailto:'; }
+                                catch (_) { return true; } })""",
+            origin,
+        )
+        assert outside == [], (path, outside)
+        assert "evil.example" in refused.first.inner_text()  # echoed, as plain text
