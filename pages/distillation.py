@@ -197,7 +197,7 @@ def curve_figures(key: str, version: int, _history_rows, max_points: int | None)
 
 
 def draw_curves(history_rows, key: str, max_points: int | None = None, version: int = -1) -> None:  # noqa: ANN001
-    """`version` identifies the history's state (a job's version, or len for a finished run)."""
+    """`version` identifies the history's state (its number of rows)."""
     figures = curve_figures(key, version if version >= 0 else len(history_rows), history_rows, max_points)
     if figures is None:
         st.caption("No epoch has finished yet.")
@@ -466,7 +466,9 @@ def live_job(job: JobSnapshot, visitor: str) -> None:
         shown = [role for role in labels if role in latest]
         for col, role in zip(st.columns(max(4, len(shown))), shown, strict=False):
             col.metric(f"{labels[role]}: test accuracy", f"{100 * latest[role]['test_accuracy']:.1f}%", border=True)
-    draw_curves(job.history, key=f"live_{job.id}", max_points=LIVE_POINTS, version=job.version)
+    # Keyed by the epochs drawn, not job.version (that moves with every progress event): tabs polling at
+    # different moments share one set of figures until a curve really changes.
+    draw_curves(job.history, key=f"live_{job.id}", max_points=LIVE_POINTS, version=len(job.history))
 
 
 def poll_interval(manager: JobManager, visitor: str) -> float:
