@@ -133,7 +133,7 @@ def test_short_run_completes_and_shows_results_then_reopens_from_history(open_pa
         f.proto.placeholder for f in at.dataframe if {"distilled %", "agrees with teacher %"} & set(f.value.columns)
     ]
     assert placeholders == ["–", "–"]
-    assert "1 CPU threads of" in " ".join(str(c.value) for c in at.sidebar.caption)  # the training threads
+    assert "training uses 1 of" in " ".join(str(c.value) for c in at.sidebar.caption)  # the training threads
     # Reopen it from the history in a fresh session.
     other = open_page(PAGE)
     other.selectbox(key="distill_reopen_choice").set_value(job_id)

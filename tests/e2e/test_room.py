@@ -103,7 +103,7 @@ def test_a_second_screen_follows_the_running_then_the_finished_run_without_click
     # The projector switches to the run by itself, draws it live, then shows its results and verdict.
     live = projector.locator(".st-key-distill_live")
     expect(live.get_by_text("Student against teacher: test accuracy per epoch").first).to_be_visible(timeout=60_000)
-    expect(projector.get_by_text("Following the room: the run training now.")).to_be_visible()
+    expect(projector.get_by_text("Following the room: the run training now.")).to_be_visible(timeout=30_000)
     screenshot(projector, screenshot_dir, "room-follow-live")
     expect(projector.get_by_text(f"Run {job}: done")).to_be_visible(timeout=180_000)
     wait_for_app(projector)
