@@ -657,8 +657,12 @@ def following() -> bool:
 
 
 def current_room_focus(manager: JobManager) -> RoomFocus | None:
+    """The room's run; None when the run store cannot be read (the history panel says why)."""
     running = [j.id for j in manager.jobs(include_finished=False) if j.status == "running"]
-    return room_focus(running, RoomPin(manager.store.runs_dir), manager.store)
+    try:
+        return room_focus(running, RoomPin(manager.store.runs_dir), manager.store)
+    except (StorageError, OSError):
+        return None
 
 
 def follow_room(manager: JobManager) -> RoomFocus | None:

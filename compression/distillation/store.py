@@ -370,11 +370,13 @@ class RunStore:
                 view = self.__dict__["_sweeps"] = SweepStore(self)
         return view
 
+    @_guarded
     def run_status(self, run_id: str) -> str | None:
         """The run's status, or None when no such run is stored."""
         row = self._conn().execute("SELECT status FROM runs WHERE id=?", (check_run_id(run_id),)).fetchone()
         return None if row is None else str(row["status"])
 
+    @_guarded
     def latest_run_id(self, status: str = "done") -> str | None:
         """The newest run with this status (one indexed-size query: cheap enough for a poll), or None."""
         if status not in STATUSES:

@@ -96,7 +96,7 @@ def test_a_run_too_long_for_the_shared_server_is_refused_with_its_estimate(open_
     assert any("too long for a shared server" in e and "h on this server; the limit is 10 min" in e for e in errors), (
         errors
     )
-    assert "distill_job" not in at.session_state
+    assert "distill_job_chosen" not in at.session_state  # nothing was submitted (a fresh visit may follow a run)
 
 
 def test_custom_student_with_bad_hidden_sizes_is_refused(open_page):
@@ -204,7 +204,7 @@ def test_a_missing_dataset_is_marked_disabled_and_never_queued(open_page):
     warning = " ".join(str(w.value) for w in at.warning)
     assert "cifar-10-batches-py" in warning and "data_batch_1" in warning and "MNIST" not in warning
     assert at.button(key="distill_train").disabled
-    assert "distill_job" not in at.session_state
+    assert "distill_job_chosen" not in at.session_state  # nothing was submitted (a fresh visit may follow a run)
 
 
 def test_each_dataset_brings_its_own_defaults_the_same_as_the_cli(open_page):
