@@ -320,7 +320,13 @@ def _value_table_view(result: qz.Sweep, frame: pd.DataFrame) -> tuple[pd.DataFra
     keep = [c for c in frame.columns if frame[c].dtype != bool or bool(frame[c].any())]
     frame = frame[keep]
     config: dict = {"value": st.column_config.NumberColumn(t("quantization.col.value"), format="%.6g")}
-    parts = {"code": "code", "dequantized": "dequantized", "error": "error", "clipped": "clipped", "overflow": "clipped"}
+    parts = {
+        "code": "code",
+        "dequantized": "dequantized",
+        "error": "error",
+        "clipped": "clipped",
+        "overflow": "clipped",
+    }
     for column in keep[1:]:
         label, _, part = column.rpartition(" ")
         header = f"{label} {t(f'quantization.col.{parts.get(part, part)}')}"
@@ -364,17 +370,13 @@ def _transfer_section(result: qz.Sweep, sweep_key: tuple, integer_labels: list[s
     """The bitwidth to draw, its transfer curve and histogram: switching the bitwidth reruns only this."""
     if st.session_state.get("quant_focus") not in integer_labels:
         st.session_state["quant_focus"] = integer_labels[-1]
-    focus = st.segmented_control(
-        t("quantization.transfer.focus"), integer_labels, key="quant_focus", required=True
-    )
+    focus = st.segmented_control(t("quantization.transfer.focus"), integer_labels, key="quant_focus", required=True)
     if per_channel:
         st.info(t("quantization.transfer.per_channel_info"), icon=":material/info:")
         return
     left, right = st.columns(2)
     language = lang()
-    left.plotly_chart(
-        _transfer_figure(sweep_key, result, focus, language), width="stretch", key="quant_transfer"
-    )
+    left.plotly_chart(_transfer_figure(sweep_key, result, focus, language), width="stretch", key="quant_transfer")
     right.plotly_chart(_histogram(sweep_key, result, focus, language), width="stretch", key="quant_histogram")
     if result.count > MARKED_POINTS:
         st.caption(t("quantization.transfer.marked", shown=MARKED_POINTS, n=result.count))
