@@ -394,7 +394,7 @@ with st.container(border=True, key="quant_input_box"):
     source = st.segmented_control(
         t("quantization.source.label"),
         list(SOURCES),
-        format_func=lambda k: t(f"quantization.source.{k}"),
+        format_func={k: t(f"quantization.source.{k}") for k in SOURCES}.get,
         key="quant_source",
         required=True,
         label_visibility="collapsed",
@@ -414,7 +414,7 @@ with st.container(border=True, key="quant_input_box"):
             distribution = c1.selectbox(
                 t("quantization.values.distribution"),
                 list(DISTRIBUTIONS),
-                format_func=lambda k: t(f"quantization.distribution.{k}"),
+                format_func={k: t(f"quantization.distribution.{k}") for k in DISTRIBUTIONS}.get,
                 key="quant_dist",
             )
             count = c2.number_input(t("quantization.values.count"), 1, COUNT_MAX, step=1000, key="quant_count")
@@ -473,7 +473,7 @@ with st.container(border=True, key="quant_controls_box"):
     scheme = c2.selectbox(
         t("quantization.quantizer.scheme"),
         list(qz.SCHEMES),
-        format_func=_scheme_label,
+        format_func={k: _scheme_label(k) for k in qz.SCHEMES}.get,
         key="quant_scheme",
         on_change=_on_scheme_change,
     )
@@ -482,13 +482,13 @@ with st.container(border=True, key="quant_controls_box"):
     rounding = c3.selectbox(
         t("quantization.quantizer.rounding"),
         list(qz.ROUNDINGS),
-        format_func=lambda k: t(f"quantization.rounding.{k}"),
+        format_func={k: t(f"quantization.rounding.{k}") for k in qz.ROUNDINGS}.get,
         key="quant_rounding",
     )
     calibration = c4.selectbox(
         t("quantization.quantizer.calibration"),
         list(qz.CALIBRATIONS),
-        format_func=lambda k: t(f"quantization.calibration.{k}"),
+        format_func={k: t(f"quantization.calibration.{k}") for k in qz.CALIBRATIONS}.get,
         key="quant_calibration",
         disabled=fixed_scale,
         help=t("quantization.quantizer.calibration_help"),

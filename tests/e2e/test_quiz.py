@@ -108,7 +108,7 @@ def test_learner_completes_a_three_question_exam_and_sees_the_score(page, server
     screenshot(page, screenshot_dir, "quiz-exam-score-en")
 
     # The same report in Chinese, and the language is remembered on the practice page.
-    page.locator('[data-testid="stButtonGroup"] button', has_text="中文").click()
+    page.locator(".st-key-quiz_lang button", has_text="中文").click()
     settle(page)
     expect(page.locator("h1", has_text="概念测验")).to_be_visible()
     expect(page.locator('[data-testid="stMetric"]', has_text="得分")).to_contain_text("3 / 3")
@@ -170,7 +170,7 @@ def test_a_second_visitors_answers_appear_in_the_room_view(page, browser, server
     assert_no_exception(page)
     screenshot(page, screenshot_dir, "quiz-room-en")
 
-    page.locator('[data-testid="stButtonGroup"] button', has_text="中文").click()
+    page.locator(".st-key-quiz_lang button", has_text="中文").click()
     settle(page)
     expect(page.locator('[data-testid="stMetric"]', has_text="已记录的作答")).to_contain_text(str(before + 2))
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_contain_text("答对")
