@@ -195,14 +195,14 @@ def _transfer_figure(key: tuple, _result: qz.Sweep, label: str, language: str) -
         t("quantization.transfer.sample_suffix", shown=len(marked)) if sampled else ""
     )
     fig.add_trace(
-        go.Scattergl(
+        go.Scatter(
             x=inside["value"], y=inside["dequantized"], mode="markers", name=your_values,
             marker={"color": "#1c2333", "size": 6, "opacity": 0.7},
         )
     )  # fmt: skip
     if len(outside):
         fig.add_trace(
-            go.Scattergl(
+            go.Scatter(
                 x=outside["value"], y=outside["dequantized"], mode="markers",
                 name=t("quantization.transfer.overflow_values" if flag == "overflow" else "quantization.transfer.clipped_values"),
                 marker={"color": ERROR_RED, "size": 8, "symbol": "x"},
