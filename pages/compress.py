@@ -259,10 +259,18 @@ with st.container(border=True, key="compress_controls"):
     run_id = st.selectbox(tx("run"), run_ids, format_func=labels.get, key="compress_run", help=tx("run_help"))
     c1, c2, c3 = st.columns([2, 2, 1])
     roles = c1.multiselect(
-        tx("models"), list(ptq.ROLES), format_func={r: role_title(r) for r in ptq.ROLES}.get, key="compress_models"
+        tx("models"),
+        list(ptq.ROLES),
+        format_func={r: role_title(r) for r in ptq.ROLES}.get,
+        key="compress_models",
+        placeholder=tx("choose"),
     )
     bits = c2.multiselect(
-        tx("bits"), list(range(ptq.MAX_BITS, ptq.MIN_BITS - 1, -1)), key="compress_bits", help=tx("bits_help")
+        tx("bits"),
+        list(range(ptq.MAX_BITS, ptq.MIN_BITS - 1, -1)),
+        key="compress_bits",
+        placeholder=tx("choose"),
+        help=tx("bits_help"),
     )
     granularity = c3.selectbox(
         tx("granularity"),
@@ -285,7 +293,7 @@ with st.container(border=True, key="compress_controls"):
         key="compress_calibration",
     )
     formats = c6.multiselect(
-        tx("formats"), list(ptq.FLOAT_SCHEMES), format_func=lambda k: FORMATS[k].name, key="compress_formats",
+        tx("formats"), list(ptq.FLOAT_SCHEMES), format_func=lambda k: FORMATS[k].name, key="compress_formats", placeholder=tx("choose"),
         help=tx("formats_help"),
     )  # fmt: skip
     activations = st.toggle(tx("activations"), key="compress_activations", help=tx("activations_help"))

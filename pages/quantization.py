@@ -468,6 +468,7 @@ with st.container(border=True, key="quant_controls_box"):
         t("quantization.quantizer.bits"),
         list(range(qz.MIN_BITS, qz.MAX_BITS + 1)),
         key="quant_bits",
+        placeholder=t("quantization.quantizer.choose"),
         help=t("quantization.quantizer.bits_help"),
     )
     scheme = c2.selectbox(
@@ -512,6 +513,7 @@ with st.container(border=True, key="quant_controls_box"):
         list(qz.FORMATS),
         format_func=lambda k: qz.FORMATS[k].name,
         key="quant_formats",
+        placeholder=t("quantization.quantizer.choose"),
         help="; ".join(f"{f.name}: {f.note}" for f in qz.FORMATS.values()),
     )
     note_key = {"article": "seed_note", "symmetric": "symmetric_note"}.get(scheme)
