@@ -55,8 +55,13 @@ def open_quiz(page: Page, server, query: str = "") -> None:
     (A deep link as a fresh server's first request is covered by tests/e2e/test_navigation.py.)
     """
     open_app(page, server, f"quiz{query}")
-    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Training device", timeout=90_000)
-    expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("Concept quiz", timeout=90_000)
+    # ?lang=zh draws the whole sidebar in Chinese (the shared language switch)
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(
+        re.compile("Training device|训练设备"), timeout=90_000
+    )
+    expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text(
+        re.compile("Concept quiz|概念测验"), timeout=90_000
+    )
     wait_for_app(page)
 
 
