@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from compression.quantization import Sweep
+from pages._shared import t
 
 ERROR_BLUE, ERROR_RED = "#2f6fdf", "#d62728"
 HISTOGRAM_LEVELS = 257
@@ -20,7 +21,7 @@ def histogram_figure(result: Sweep, label: str) -> go.Figure:
     sampled = total if total > HISTOGRAM_LEVELS else None
     fig = go.Figure(
         go.Bar(
-            x=hist["center"], y=hist["count"], width=hist["right"] - hist["left"], name="values",
+            x=hist["center"], y=hist["count"], width=hist["right"] - hist["left"], name=t("quantization.histogram.values"),
             marker={"color": ERROR_BLUE, "opacity": 0.55},
         )
     )  # fmt: skip
@@ -37,15 +38,18 @@ def histogram_figure(result: Sweep, label: str) -> go.Figure:
             ys += [0.0, top, None]
         fig.add_trace(
             go.Scatter(
-                x=xs, y=ys, mode="lines", name=f"{label} levels" + (f" ({len(levels)} in view)" if sampled is None else
-                f" (a sample: every {round((sampled - 1) / (HISTOGRAM_LEVELS - 1))}th of {sampled:,}; {len(levels)} in view)"),
+                x=xs, y=ys, mode="lines", name=(
+                    t("quantization.histogram.levels", label=label, count=len(levels)) if sampled is None else
+                    t("quantization.histogram.levels_sampled", label=label, count=len(levels), total=sampled,
+                      step=round((sampled - 1) / (HISTOGRAM_LEVELS - 1)))
+                ),
                 line={"color": ERROR_RED, "width": 1}, opacity=0.6, hoverinfo="skip",
             )
         )  # fmt: skip
     fig.update_layout(
-        title={"text": f"Histogram of the values with the {label} levels", "font": {"size": 14}},
-        xaxis={"title": "value", "range": [low - pad, high + pad]},
-        yaxis_title="count",
+        title={"text": t("quantization.histogram.title", label=label), "font": {"size": 14}},
+        xaxis={"title": t("quantization.histogram.x_axis"), "range": [low - pad, high + pad]},
+        yaxis_title=t("quantization.histogram.y_axis"),
         height=420,
         bargap=0,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},

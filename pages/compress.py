@@ -18,83 +18,26 @@ from compression import quantization as qz
 from compression.config import Settings
 from compression.distillation.store import RunStore
 from compression.formats import FORMATS
+from compression.i18n import CatalogueError
 from pages._charts import histogram_figure
-from pages._shared import query_param, require_router, show_error
+from pages._shared import query_param, require_router, show_error, t
 
-# Every visitor-facing string of this page, in one place (a later pass moves them into the i18n catalogue).
-TEXT: dict[str, str] = {
-    "title": ":material/compress: Compress a trained model",
-    "intro": (
-        "Distil, then quantize: take the models the trainer produced and store their weights in fewer bits. "
-        "Every configuration quantizes a copy (the stored float32 weights are never changed) and is measured "
-        "on the run's own test set: accuracy, agreement with the float model, and the bytes a deployment "
-        "would keep (packed codes, float32 scales, zero points, and float32 biases)."
-    ),
-    "empty": (
-        "The run store has no finished training run yet. Train one on the Distillation trainer page "
-        "(the default run takes about half a minute), then come back here."
-    ),
-    "to_trainer": "Open the Distillation trainer",
-    "run": "Run",
-    "run_help": "Finished runs of the trainer, newest first.",
-    "models": "Models",
-    "bits": "Bitwidths (integer)",
-    "bits_help": "Each weight is stored as a code of this many bits: 2 to 8.",
-    "granularity": "Granularity",
-    "granularity_help": "One scale per layer (per-tensor) or one per output channel (per-channel).",
-    "scheme": "Scheme",
-    "calibration": "Calibration (the range)",
-    "formats": "Low-bit float formats",
-    "formats_help": "FP8 has one scale per tensor or channel; FP4 and NF4 one per block of 32 or 64 weights.",
-    "activations": "Also quantize activations to 8 bits",
-    "activations_help": (
-        "Static: each layer's input range is observed on 4 training batches (256 examples), then every input "
-        "is rounded to 256 levels. Compare with weights only."
-    ),
-    "no_bits": "Choose at least one bitwidth or float format.",
-    "no_models": "Choose at least one model.",
-    "loading": "Loading the run's models...",
-    "headline": "Accuracy against size",
-    "staircase": "staircase: teacher → student → fewer bits",
-    "table": ":material/table: Every configuration",
-    "sensitivity": ":material/bar_chart: Per-layer sensitivity",
-    "sensitivity_caption": (
-        "Each layer quantized alone (the others stay float32): the accuracy it costs, and its weight SQNR "
-        "10·log10(mean(W²) / mean((W_q − W)²)). A layer that costs the most is the one to keep wider."
-    ),
-    "sens_model": "Model",
-    "sens_bits": "At",
-    "layer": ":material/stacked_bar_chart: One layer's weights and their levels",
-    "layer_pick": "Layer",
-    "layer_caption": (
-        "The histogram of the layer's float32 weights with the levels of one per-tensor scale at these bits. "
-        "Per-channel quantization gives every output row its own, finer set of levels."
-    ),
-    "playground": "Open these weights in the playground",
-    "playground_help": "Carries this layer's weights to the Quantization playground as typed values (a layer of more than "
-    "20,000 weights sends every k-th one).",
-    "download": "Download the table (CSV)",
-    "storage": ":material/storage: Where the bytes go",
-    "storage_caption": (
-        "Codes are packed at the chosen bits; each scale is a float32 (4 bytes); an affine zero point takes "
-        "1 byte (symmetric zero points are 0 and not stored); biases stay float32."
-    ),
-    "float_layers": "Left in float32 (layer type not handled by the quantizer): {names}.",
-    "error_run": "This run cannot be quantized",
-    "error_sweep": "Quantization",
-}
+
+def tx(key: str, /, **fmt: object) -> str:
+    """This page's UI text (compression/i18n/*.yaml, compress.<key>) in the visitor's language."""
+    return t(f"compress.{key}", **fmt)
+
+
+def role_title(role: str) -> str:
+    """A model's role in the visitor's language (a role the catalogue does not know keeps its library title)."""
+    try:
+        return tx(f"role.{role}")
+    except CatalogueError:
+        return ptq.ROLE_TITLES.get(role, role)
+
+
 MODEL_COLORS = {"teacher": "#444b59", "student": "#2f6fdf", "baseline": "#e07b00", "smoothing": "#2a9d5b"}
-SCHEME_LABELS = {
-    "symmetric": "symmetric (zero point 0)",
-    "affine": "affine (with a zero point)",
-    "symmetric_restricted": "symmetric restricted",
-}
-CALIBRATION_LABELS = {"minmax": "min-max", "percentile": "percentile 99.9", "mse": "MSE-optimal clipping"}
-GRANULARITY_OPTIONS = {
-    "per-channel": "per-channel",
-    "per-tensor": "per-tensor",
-    "both": "both",
-}
+GRANULARITY_OPTIONS = ("per-channel", "per-tensor", "both")
 PLAYGROUND_MAX_VALUES = 20_000
 
 require_router()
@@ -112,7 +55,7 @@ def load_models(runs_dir: str, run_id: str, updated_at: float, data_dir: str) ->
     return ptq.load_run_models(get_store(runs_dir), run_id, data_dir=data_dir)
 
 
-@st.cache_data(max_entries=16, show_spinner="Quantizing...")
+@st.cache_data(max_entries=16, show_spinner=False)
 def run_sweep(
     _loaded: ptq.StoredRunModels, key: tuple, roles: tuple[str, ...], configs: tuple[ptq.PTQConfig, ...]
 ) -> pd.DataFrame:
@@ -124,7 +67,7 @@ def run_sweep(
         )  # fmt: skip
 
 
-@st.cache_data(max_entries=16, show_spinner="Measuring each layer...")
+@st.cache_data(max_entries=16, show_spinner=False)
 def run_sensitivity(_loaded: ptq.StoredRunModels, key: tuple, role: str, config: ptq.PTQConfig) -> pd.DataFrame:
     with qz.single_threaded():
         return ptq.sensitivity(_loaded.models[role], _loaded.x_test, _loaded.y_test, config)
@@ -159,7 +102,7 @@ def headline_figure(frame: pd.DataFrame, steps: pd.DataFrame) -> go.Figure:
         quantized = group[group["bits"] < 32]
         floats = group[group["bits"] == 32]
         color = MODEL_COLORS.get(str(role), "#888")
-        name = ptq.ROLE_TITLES.get(str(role), str(role))
+        name = role_title(str(role))
         fig.add_trace(
             go.Scatter(
                 x=quantized["size_bytes"], y=100 * quantized["test_accuracy"], mode="markers", name=name,
@@ -178,15 +121,15 @@ def headline_figure(frame: pd.DataFrame, steps: pd.DataFrame) -> go.Figure:
     if len(steps) > 1:
         fig.add_trace(
             go.Scatter(
-                x=steps["size_bytes"], y=100 * steps["test_accuracy"], mode="lines+text", name=TEXT["staircase"],
+                x=steps["size_bytes"], y=100 * steps["test_accuracy"], mode="lines+text", name=tx("staircase"),
                 line={"color": "#d62728", "width": 2, "shape": "hv", "dash": "dot"}, text=steps["step"],
                 textposition="top center", textfont={"size": 11}, hoverinfo="skip",
             )
         )  # fmt: skip
     fig.update_layout(
-        title={"text": f"{TEXT['headline']} (stars: float32)", "font": {"size": 14}},
-        xaxis={"title": "size in bytes (log scale)", "type": "log", **byte_ticks(frame["size_bytes"])},
-        yaxis={"title": "test accuracy %"},
+        title={"text": tx("headline"), "font": {"size": 14}},
+        xaxis={"title": tx("size_axis"), "type": "log", **byte_ticks(frame["size_bytes"])},
+        yaxis={"title": tx("accuracy_axis")},
         height=460,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.22},
@@ -199,13 +142,13 @@ def sensitivity_figure(sens: pd.DataFrame, label: str) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=sens["accuracy_drop_points"], y=names, orientation="h", marker={"color": "#2f6fdf"},
-            text=[f"{d:+.2f} pts · {s:.1f} dB" for d, s in zip(sens["accuracy_drop_points"], sens["weight_sqnr_db"], strict=True)],
-            textposition="auto", hovertemplate="%{y}<br>accuracy drop %{x:.2f} points<extra></extra>",
+            text=[f"{d:+.2f} {tx('points')} · {s:.1f} dB" for d, s in zip(sens["accuracy_drop_points"], sens["weight_sqnr_db"], strict=True)],
+            textposition="auto", hovertemplate="%{y}<br>" + tx("sensitivity_hover") + "<extra></extra>",
         )
     )  # fmt: skip
     fig.update_layout(
-        title={"text": f"Accuracy drop when only this layer is {label}", "font": {"size": 14}},
-        xaxis_title="accuracy drop (points)",
+        title={"text": tx("sensitivity_title", label=label), "font": {"size": 14}},
+        xaxis_title=tx("sensitivity_axis"),
         yaxis={"autorange": "reversed"},
         height=max(220, 70 + 45 * len(sens)),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
@@ -216,7 +159,7 @@ def sensitivity_figure(sens: pd.DataFrame, label: str) -> go.Figure:
 def display_table(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(
         {
-            "model": frame["model"].map(lambda r: ptq.ROLE_TITLES.get(r, r)),
+            "model": frame["model"].map(role_title),
             "configuration": frame["config"],
             "accuracy %": 100 * frame["test_accuracy"],
             "drop (points)": 100 * frame["accuracy_drop"],
@@ -248,10 +191,8 @@ def init_state(run_ids: list[str]) -> None:
         if wanted in run_ids:
             st.session_state["compress_run"] = wanted
         else:
-            st.warning(
-                f"The link's run `{wanted[:40]}` is not a finished run in this store; showing the newest one.",
-                icon=":material/link_off:",
-            )
+            shown = wanted[:40].replace("`", "'")  # inside a code span: Markdown stays text
+            st.warning(tx("bad_run_link", run=shown), icon=":material/link_off:")
     if st.session_state.get("compress_run") not in run_ids:
         st.session_state["compress_run"] = run_ids[0]
     if "compress_bits" not in st.session_state:
@@ -291,20 +232,20 @@ def open_in_playground(weights: np.ndarray, bits: int, scheme: str, calibration:
 
 
 # ------------------------------------------------------------------ the page
-st.title(TEXT["title"], anchor=False)
-st.caption(TEXT["intro"])
+st.title(tx("title"), anchor=False)
+st.caption(tx("intro"))
 
 try:
     settings = Settings.from_env()
     store = get_store(str(settings.runs_dir))
     runs = store.list_runs(limit=100)
 except ValueError as exc:
-    show_error(exc, TEXT["error_run"])
+    show_error(exc, tx("error_run"))
     st.stop()
 done = runs[runs["status"] == "done"]
 if done.empty:
-    st.info(TEXT["empty"], icon=":material/info:")
-    st.page_link("pages/distillation.py", label=TEXT["to_trainer"], icon=":material/model_training:")
+    st.info(tx("empty"), icon=":material/info:")
+    st.page_link("pages/distillation.py", label=tx("to_trainer"), icon=":material/model_training:")
     st.stop()
 
 run_ids = [str(r) for r in done["id"]]
@@ -315,45 +256,65 @@ labels = {
 init_state(run_ids)
 
 with st.container(border=True, key="compress_controls"):
-    run_id = st.selectbox(TEXT["run"], run_ids, format_func=labels.get, key="compress_run", help=TEXT["run_help"])
+    run_id = st.selectbox(tx("run"), run_ids, format_func=labels.get, key="compress_run", help=tx("run_help"))
     c1, c2, c3 = st.columns([2, 2, 1])
-    roles = c1.multiselect(TEXT["models"], list(ptq.ROLES), format_func=ptq.ROLE_TITLES.get, key="compress_models")
+    roles = c1.multiselect(
+        tx("models"),
+        list(ptq.ROLES),
+        format_func={r: role_title(r) for r in ptq.ROLES}.get,
+        key="compress_models",
+        placeholder=tx("choose"),
+    )
     bits = c2.multiselect(
-        TEXT["bits"], list(range(ptq.MAX_BITS, ptq.MIN_BITS - 1, -1)), key="compress_bits", help=TEXT["bits_help"]
+        tx("bits"),
+        list(range(ptq.MAX_BITS, ptq.MIN_BITS - 1, -1)),
+        key="compress_bits",
+        placeholder=tx("choose"),
+        help=tx("bits_help"),
     )
     granularity = c3.selectbox(
-        TEXT["granularity"], list(GRANULARITY_OPTIONS), key="compress_granularity", help=TEXT["granularity_help"]
+        tx("granularity"),
+        list(GRANULARITY_OPTIONS),
+        format_func={g: tx(f"granularity_option.{g}") for g in GRANULARITY_OPTIONS}.get,
+        key="compress_granularity",
+        help=tx("granularity_help"),
     )
     c4, c5, c6 = st.columns([2, 2, 2])
     scheme = c4.selectbox(
-        TEXT["scheme"], list(ptq.INTEGER_SCHEMES), format_func=SCHEME_LABELS.get, key="compress_scheme"
+        tx("scheme"),
+        list(ptq.INTEGER_SCHEMES),
+        format_func={k: tx(f"scheme_option.{k}") for k in ptq.INTEGER_SCHEMES}.get,
+        key="compress_scheme",
     )
     calibration = c5.selectbox(
-        TEXT["calibration"], list(ptq.CALIBRATIONS), format_func=CALIBRATION_LABELS.get, key="compress_calibration"
+        tx("calibration"),
+        list(ptq.CALIBRATIONS),
+        format_func={k: tx(f"calibration_option.{k}") for k in ptq.CALIBRATIONS}.get,
+        key="compress_calibration",
     )
     formats = c6.multiselect(
-        TEXT["formats"], list(ptq.FLOAT_SCHEMES), format_func=lambda k: FORMATS[k].name, key="compress_formats",
-        help=TEXT["formats_help"],
+        tx("formats"), list(ptq.FLOAT_SCHEMES), format_func=lambda k: FORMATS[k].name, key="compress_formats", placeholder=tx("choose"),
+        help=tx("formats_help"),
     )  # fmt: skip
-    activations = st.toggle(TEXT["activations"], key="compress_activations", help=TEXT["activations_help"])
+    activations = st.toggle(tx("activations"), key="compress_activations", help=tx("activations_help"))
 
 if st.query_params.get("run") != run_id:
     st.query_params["run"] = run_id
     st.session_state["_compress_applied_run"] = run_id
 
 if not roles:
-    st.info(TEXT["no_models"], icon=":material/info:")
+    st.info(tx("no_models"), icon=":material/info:")
     st.stop()
 if not bits and not formats:
-    st.info(TEXT["no_bits"], icon=":material/info:")
+    st.info(tx("no_bits"), icon=":material/info:")
     st.stop()
 
 record_time = float(done.set_index("id").loc[run_id, "created"].timestamp())
 try:
-    with st.spinner(TEXT["loading"]):
+    with st.spinner(tx("loading")):
         loaded = load_models(str(settings.runs_dir), run_id, record_time, str(settings.data_dir))
 except ValueError as exc:
-    show_error(exc, TEXT["error_run"])
+    show_error(exc, tx("error_run"))
     st.stop()
 
 roles = [r for r in roles if r in loaded.models]
@@ -364,9 +325,10 @@ try:
         activations=activations,
     )  # fmt: skip
     cache_key = (str(settings.runs_dir), run_id, record_time)
-    frame = run_sweep(loaded, cache_key, tuple(roles), tuple(configs))
+    with st.spinner(tx("quantizing")):
+        frame = run_sweep(loaded, cache_key, tuple(roles), tuple(configs))
 except ValueError as exc:
-    show_error(exc, TEXT["error_sweep"])
+    show_error(exc, tx("error_sweep"))
     st.stop()
 
 main_granularity = granularities[0]
@@ -376,24 +338,26 @@ steps = ptq.staircase(frame, main_granularity)
 st.plotly_chart(headline_figure(frame, steps), width="stretch", key="compress_headline")
 float_layers = sorted({name for cell in frame["float_layers"] if cell for name in cell.split(", ")})
 if float_layers:
-    st.warning(TEXT["float_layers"].format(names=", ".join(float_layers)), icon=":material/warning:")
+    st.warning(tx("float_layers", names=", ".join(float_layers)), icon=":material/warning:")
 
-st.subheader(TEXT["table"], anchor=False)
+st.subheader(tx("table"), anchor=False)
 st.dataframe(
     display_table(frame),
     hide_index=True,
     width="stretch",
     key="compress_table",
     column_config={
-        "accuracy %": st.column_config.NumberColumn(format="%.2f"),
-        "drop (points)": st.column_config.NumberColumn(format="%+.2f"),
-        "agrees with float %": st.column_config.NumberColumn(format="%.2f"),
-        "size KiB": st.column_config.NumberColumn(format="%.2f"),
-        "× smaller than teacher": st.column_config.NumberColumn(format="%.1f"),
+        "model": st.column_config.TextColumn(tx("col.model")),
+        "configuration": st.column_config.TextColumn(tx("col.configuration")),
+        "accuracy %": st.column_config.NumberColumn(tx("col.accuracy"), format="%.2f"),
+        "drop (points)": st.column_config.NumberColumn(tx("col.drop"), format="%+.2f"),
+        "agrees with float %": st.column_config.NumberColumn(tx("col.agreement"), format="%.2f"),
+        "size KiB": st.column_config.NumberColumn(tx("col.size"), format="%.2f"),
+        "× smaller than teacher": st.column_config.NumberColumn(tx("col.smaller"), format="%.1f"),
     },
 )
 st.download_button(
-    TEXT["download"],
+    tx("download"),
     frame.to_csv(index=False).encode(),
     file_name=f"compress-{run_id}.csv",
     mime="text/csv",
@@ -401,11 +365,11 @@ st.download_button(
     key="compress_download_csv",
 )
 
-st.subheader(TEXT["sensitivity"], anchor=False)
-st.caption(TEXT["sensitivity_caption"])
+st.subheader(tx("sensitivity"), anchor=False)
+st.caption(tx("sensitivity_caption"))
 s1, s2 = st.columns(2)
 sens_role = s1.selectbox(
-    TEXT["sens_model"], roles, format_func=ptq.ROLE_TITLES.get, key="compress_sens_model",
+    tx("sens_model"), roles, format_func={r: role_title(r) for r in roles}.get, key="compress_sens_model",
     index=roles.index("student") if "student" in roles else 0,
 )  # fmt: skip
 sens_options: dict[str, ptq.PTQConfig] = {}
@@ -417,37 +381,43 @@ default_label = (
 )
 labels_list = list(sens_options)
 sens_label = s2.selectbox(
-    TEXT["sens_bits"], labels_list, index=labels_list.index(default_label), key="compress_sens_config"
+    tx("sens_bits"), labels_list, index=labels_list.index(default_label), key="compress_sens_config"
 )
 sens_config = sens_options[sens_label]
-sens = run_sensitivity(loaded, cache_key, sens_role, sens_config)
+with st.spinner(tx("measuring")):
+    sens = run_sensitivity(loaded, cache_key, sens_role, sens_config)
 st.plotly_chart(sensitivity_figure(sens, sens_config.label), width="stretch", key="compress_sensitivity")
 
-st.subheader(TEXT["layer"], anchor=False)
+st.subheader(tx("layer"), anchor=False)
 layers = ptq.quantizable_layers(loaded.models[sens_role])
 module_kinds = {name: ptq.describe_module(m) for name, m in loaded.models[sens_role].named_modules()}
 l1, l2 = st.columns([2, 1])
 layer = l1.selectbox(
-    TEXT["layer_pick"], layers, format_func=lambda n: f"{n}: {module_kinds.get(n, '')}", key="compress_layer"
+    tx("layer_pick"), layers, format_func=lambda n: f"{n}: {module_kinds.get(n, '')}", key="compress_layer"
 )
 layer_bits = sens_config.bits if not sens_config.is_float_format else (min(bits) if bits else 8)
 weights, layer_result = layer_sweep(loaded, cache_key, sens_role, layer, layer_bits, scheme, calibration)
 st.plotly_chart(histogram_figure(layer_result, qz.label_for(layer_bits)), width="stretch", key="compress_layer_hist")
-st.caption(TEXT["layer_caption"])
-if l2.button(
-    TEXT["playground"], icon=":material/open_in_new:", key="compress_to_playground", help=TEXT["playground_help"]
-):
+st.caption(tx("layer_caption"))
+if l2.button(tx("playground"), icon=":material/open_in_new:", key="compress_to_playground", help=tx("playground_help")):
     open_in_playground(weights, layer_bits, scheme, calibration)
 
-with st.expander(TEXT["storage"]):
-    st.caption(TEXT["storage_caption"])
+with st.expander(tx("storage")):
+    st.caption(tx("storage_caption"))
     q = ptq.quantize_model(loaded.models[sens_role], sens_config)
+    storage_columns = ["name", "kind", "quantized", "weights", "code_bytes", "scale_count", "scale_bytes",
+                       "zero_point_bytes", "float_values", "float_bytes", "total_bytes", "note"]  # fmt: skip
     st.dataframe(
-        q.storage_table()[["name", "kind", "quantized", "weights", "code_bytes", "scale_count", "scale_bytes",
-                           "zero_point_bytes", "float_values", "float_bytes", "total_bytes", "note"]],
+        q.storage_table()[storage_columns],
         hide_index=True, width="stretch", key="compress_storage",
+        column_config={c: st.column_config.Column(tx(f"col.{c}")) for c in storage_columns},
     )  # fmt: skip
     st.caption(
-        f"{ptq.ROLE_TITLES.get(sens_role)} at {sens_config.label}: {q.size_bytes:,} bytes, against "
-        f"{ptq.float_size_bytes(loaded.models[sens_role]):,} in float32."
+        tx(
+            "storage_total",
+            model=role_title(sens_role),
+            config=sens_config.label,
+            bytes=q.size_bytes,
+            float_bytes=ptq.float_size_bytes(loaded.models[sens_role]),
+        )
     )

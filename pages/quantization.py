@@ -15,35 +15,15 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from compression import quantization as qz
+from compression.i18n import CatalogueError
 from pages._charts import histogram_figure
-from pages._shared import query_param, require_router, show_error
+from pages._shared import lang, query_param, require_router, show_error, t
 
 require_router()
 
-SOURCES = {
-    "text": ":material/edit: Type or paste",
-    "generate": ":material/casino: Generate",
-    "layer": ":material/layers: Layer weights",
-    "csv": ":material/upload_file: Upload CSV",
-}
-ROUNDING_LABELS = {
-    "nearest": "nearest, half to even (PyTorch)",
-    "truncate": "truncate toward zero (the article)",
-    "floor": "floor (round down)",
-    "stochastic": "stochastic (seeded)",
-}
-CALIBRATION_LABELS = {
-    "minmax": "min-max (MinMaxObserver)",
-    "percentile": "percentile",
-    "mse": "lowest-MSE clipping (grid search)",
-    "range": "explicit range",
-}
-DISTRIBUTION_LABELS = {
-    "uniform": "uniform U[-1, 1)",
-    "normal": "normal N(0, 1)",
-    "laplace": "Laplace (variance 1)",
-    "outliers": "normal with 1% outliers ×20",
-}
+SOURCES = ("text", "generate", "layer", "csv")
+DISTRIBUTIONS = ("uniform", "normal", "laplace", "outliers")
+SCHEME_KEYS = {"article": "seed"}  # catalogue key of a scheme's label where it differs from the scheme's name
 DEFAULT_TEXT = "0.5, 1.0, -0.3, 0.127, -0.9, 0.0039, 0.75, -1.0"
 PAGE_SIZES = (25, 100, 500)
 HEATMAP_ROWS = 120
@@ -55,17 +35,17 @@ ERROR_BLUE, ERROR_RED, LEVEL_GREY = "#2f6fdf", "#d62728", "#8a94a6"
 
 
 def _scheme_label(key: str) -> str:
-    return qz.SCHEME_REGISTRY[key].label
+    """The scheme's label in this visitor's language; a scheme the catalogue does not know (one registered
+    later) shows its own label."""
+    try:
+        return t(f"quantization.scheme.{SCHEME_KEYS.get(key, key)}")
+    except CatalogueError:
+        return qz.SCHEME_REGISTRY[key].label
 
 
 def _link(name: str):
     """The playground's deep-link parser for `name` (one contract, shared with the quiz's links)."""
     return lambda raw: qz.parse_link_param(name, raw)
-
-
-def _plural(count: int, word: str, words: str | None = None) -> str:
-    """ "1 value", "2 values", "1,000 values"."""
-    return f"{count:,} {word if count == 1 else (words or word + 's')}"
 
 
 def _upload_limit_bytes() -> int:
@@ -111,39 +91,40 @@ def _on_scheme_change() -> None:
 
 
 # ------------------------------------------------------------------ cached calls into compression
-@st.cache_data(max_entries=16, show_spinner=False)
-def _parsed_text(text: str) -> np.ndarray:
-    return qz.parse_values(text)
+# Shared by every session through st.cache_resource (no pickling: a 1M-value Sweep is about 22 MB) and keyed
+# by a small spec of the inputs (the source's parameters, or a digest of typed text / an upload), never by the
+# array itself, so a rerun after a widget change costs dictionary look-ups, not hashing and unpickling.
+SourceKey = tuple
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def _parsed_csv(data: bytes) -> np.ndarray:
-    return qz.parse_csv(data)
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _values(source: SourceKey, _data: bytes | None = None) -> np.ndarray:
+    """The values a source spec names: ("text", text), ("csv", digest) with its bytes in `_data`,
+    ("generate", distribution, count, seed) or ("layer", layer, seed). Raises ValueError on bad input."""
+    kind = source[0]
+    if kind == "text":
+        return qz.parse_values(source[1])
+    if kind == "csv":
+        return qz.parse_csv(_data or b"")
+    if kind == "generate":
+        return qz.generate_values(source[1], source[2], source[3])
+    return qz.layer_weights(source[1], source[2])
 
 
-@st.cache_data(max_entries=4, show_spinner="Generating values...")
-def _generated(distribution: str, count: int, seed: int) -> np.ndarray:
-    return qz.generate_values(distribution, count, seed)
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _sweep(source: SourceKey, per_channel: bool, bits: tuple[int, ...], options: tuple) -> qz.Sweep:
+    values = _values(source)
+    return qz.sweep(values if per_channel else values.reshape(-1), bits, per_channel=per_channel, **dict(options))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _layer(layer: str, seed: int) -> np.ndarray:
-    return qz.layer_weights(layer, seed)
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _error_vs_bits(source: SourceKey, options: tuple) -> pd.DataFrame:
+    return qz.error_vs_bits(_values(source).reshape(-1), **dict(options))
 
 
-@st.cache_data(max_entries=4, show_spinner="Quantizing...")
-def _sweep(values: np.ndarray, bits: tuple[int, ...], **options: object) -> qz.Sweep:
-    return qz.sweep(values, bits, **options)  # type: ignore[arg-type]
-
-
-@st.cache_data(max_entries=4, show_spinner="Measuring error at every bitwidth...")
-def _error_vs_bits(values: np.ndarray, **options: object) -> pd.DataFrame:
-    return qz.error_vs_bits(values, **options)  # type: ignore[arg-type]
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def _article_comparison(values: np.ndarray, bits: int) -> qz.ArticleComparison:
-    return qz.compare_with_article(values, bits)
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _article_comparison(source: SourceKey, bits: int) -> qz.ArticleComparison:
+    return qz.compare_with_article(_values(source).reshape(-1), bits)
 
 
 # ------------------------------------------------------------------ drawing helpers (no numerics)
@@ -153,7 +134,11 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-def _heatmap(frame: pd.DataFrame, total: int) -> go.Figure:
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _heatmap(key: tuple, _result: qz.Sweep, language: str) -> go.Figure:
+    """The error heatmap of a sample of HEATMAP_ROWS values (built once per sweep and language)."""
+    frame = _result.error_heatmap(HEATMAP_ROWS)
+    total = _result.count
     fig = go.Figure(
         go.Heatmap(
             z=frame.to_numpy(),
@@ -161,17 +146,17 @@ def _heatmap(frame: pd.DataFrame, total: int) -> go.Figure:
             y=list(frame.index),
             colorscale="RdBu",
             zmid=0,
-            colorbar={"title": {"text": "error"}},
-            hovertemplate="%{y}<br>%{x}: error %{z:.4g}<extra></extra>",
+            colorbar={"title": {"text": t("quantization.heatmap.colorbar")}},
+            hovertemplate=t("quantization.heatmap.hover") + "<extra></extra>",
         )
     )
     shown = (
-        f"{len(frame)} of {total:,} values: every k-th, plus the smallest and largest, sorted by value"
+        t("quantization.heatmap.sampled", shown=len(frame), total=total)
         if total > len(frame)
-        else "every value"
+        else t("quantization.heatmap.every_value")
     )
     fig.update_layout(
-        title={"text": f"Rounding error per value and format ({shown})", "font": {"size": 14}},
+        title={"text": t("quantization.heatmap.title", shown=shown), "font": {"size": 14}},
         height=max(260, min(620, 40 + 18 * len(frame))),
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis={"autorange": "reversed", "type": "category", "showticklabels": len(frame) <= 40},
@@ -180,7 +165,9 @@ def _heatmap(frame: pd.DataFrame, total: int) -> go.Figure:
     return fig
 
 
-def _transfer_figure(result: qz.Sweep, label: str) -> go.Figure:
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _transfer_figure(key: tuple, _result: qz.Sweep, label: str, language: str) -> go.Figure:
+    result = _result
     curve = result.transfer_curve(label, CURVE_POINTS)
     marked = result.marked_values(label, MARKED_POINTS)
     low, high = result.representable_range(label)
@@ -192,37 +179,42 @@ def _transfer_figure(result: qz.Sweep, label: str) -> go.Figure:
             fig.add_vrect(x0=start, x1=stop, fillcolor=ERROR_RED, opacity=0.08, line_width=0)
     fig.add_trace(
         go.Scatter(
-            x=[x_min, x_max], y=[x_min, x_max], mode="lines", name="y = x (no error)",
+            x=[x_min, x_max], y=[x_min, x_max], mode="lines", name=t("quantization.transfer.identity"),
             line={"color": LEVEL_GREY, "dash": "dot", "width": 1},
         )
     )  # fmt: skip
     fig.add_trace(
         go.Scatter(
-            x=curve["x"], y=curve["dequantized"], mode="lines", name=f"{label} staircase",
+            x=curve["x"], y=curve["dequantized"], mode="lines", name=t("quantization.transfer.staircase", label=label),
             line={"color": ERROR_BLUE, "shape": "hv", "width": 2},
         )
     )  # fmt: skip
     inside, outside = marked[~marked["clipped"]], marked[marked["clipped"]]
+    sampled = result.count > len(marked)
+    your_values = t("quantization.transfer.your_values") + (
+        t("quantization.transfer.sample_suffix", shown=len(marked)) if sampled else ""
+    )
     fig.add_trace(
         go.Scatter(
-            x=inside["value"], y=inside["dequantized"], mode="markers", name="your values",
+            x=inside["value"], y=inside["dequantized"], mode="markers", name=your_values,
             marker={"color": "#1c2333", "size": 6, "opacity": 0.7},
         )
     )  # fmt: skip
     if len(outside):
         fig.add_trace(
             go.Scatter(
-                x=outside["value"], y=outside["dequantized"], mode="markers", name=f"{flag} values",
+                x=outside["value"], y=outside["dequantized"], mode="markers",
+                name=t("quantization.transfer.overflow_values" if flag == "overflow" else "quantization.transfer.clipped_values"),
                 marker={"color": ERROR_RED, "size": 8, "symbol": "x"},
             )
         )  # fmt: skip
     fig.update_layout(
         title={
-            "text": f"Transfer curve at {label}: shaded = outside [{_fmt(low)}, {_fmt(high)}]",
+            "text": t("quantization.transfer.title", label=label, low=_fmt(low), high=_fmt(high)),
             "font": {"size": 14},
         },
-        xaxis_title="input value x",
-        yaxis_title="dequantized value",
+        xaxis_title=t("quantization.transfer.x_axis"),
+        yaxis_title=t("quantization.transfer.y_axis"),
         height=420,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.2},
@@ -230,31 +222,50 @@ def _transfer_figure(result: qz.Sweep, label: str) -> go.Figure:
     return fig
 
 
-def _error_vs_bits_figures(curve: pd.DataFrame, chosen: list[int]) -> tuple[go.Figure, go.Figure]:
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _histogram(key: tuple, _result: qz.Sweep, label: str, language: str) -> go.Figure:
+    return histogram_figure(_result, label)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _error_vs_bits_figures(
+    key: tuple, _curve: pd.DataFrame, chosen: tuple[int, ...], language: str
+) -> tuple[go.Figure, go.Figure]:
+    curve = _curve
     mse = go.Figure()
-    mse.add_trace(go.Scatter(x=curve["bits"], y=curve["MSE"], mode="lines+markers", name="measured MSE"))
     mse.add_trace(
-        go.Scatter(x=curve["bits"], y=curve["Δ²/12"], mode="lines", name="Δ²/12 (uniform noise)", line={"dash": "dash"})
+        go.Scatter(x=curve["bits"], y=curve["MSE"], mode="lines+markers", name=t("quantization.bits.measured_mse"))
     )
+    mse.add_trace(
+        go.Scatter(
+            x=curve["bits"], y=curve["Δ²/12"], mode="lines", name=t("quantization.bits.noise_model"),
+            line={"dash": "dash"},
+        )
+    )  # fmt: skip
     mse.update_layout(
-        title={"text": "MSE vs bits (log scale)", "font": {"size": 14}},
-        xaxis_title="bits",
-        yaxis={"title": "mean squared error", "type": "log", "exponentformat": "power"},
+        title={"text": t("quantization.bits.mse_title"), "font": {"size": 14}},
+        xaxis_title=t("quantization.bits.x_axis"),
+        yaxis={"title": t("quantization.bits.mse_axis"), "type": "log", "exponentformat": "power"},
         height=380,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.25},
     )
     sqnr = go.Figure()
     finite = curve[np.isfinite(curve["SQNR (dB)"])]
-    sqnr.add_trace(go.Scatter(x=finite["bits"], y=finite["SQNR (dB)"], mode="lines+markers", name="measured SQNR"))
     sqnr.add_trace(
         go.Scatter(
-            x=curve["bits"], y=curve["SQNR from Δ²/12 (dB)"], mode="lines", name="from Δ²/12", line={"dash": "dash"}
+            x=finite["bits"], y=finite["SQNR (dB)"], mode="lines+markers", name=t("quantization.bits.measured_sqnr")
         )
     )
     sqnr.add_trace(
         go.Scatter(
-            x=curve["bits"], y=curve["6.02 dB per bit"], mode="lines", name="6.02 dB per bit",
+            x=curve["bits"], y=curve["SQNR from Δ²/12 (dB)"], mode="lines", name=t("quantization.bits.sqnr_model"),
+            line={"dash": "dash"},
+        )
+    )  # fmt: skip
+    sqnr.add_trace(
+        go.Scatter(
+            x=curve["bits"], y=curve["6.02 dB per bit"], mode="lines", name=t("quantization.bits.per_bit"),
             line={"dash": "dot", "color": LEVEL_GREY},
         )
     )  # fmt: skip
@@ -262,9 +273,9 @@ def _error_vs_bits_figures(curve: pd.DataFrame, chosen: list[int]) -> tuple[go.F
         for b in chosen:
             fig.add_vline(x=b, line={"color": ERROR_RED, "width": 1, "dash": "dot"})
     sqnr.update_layout(
-        title={"text": "SQNR vs bits", "font": {"size": 14}},
-        xaxis_title="bits",
-        yaxis_title="SQNR (dB)",
+        title={"text": t("quantization.bits.sqnr_title"), "font": {"size": 14}},
+        xaxis_title=t("quantization.bits.x_axis"),
+        yaxis_title=t("quantization.bits.sqnr_axis"),
         height=380,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.25},
@@ -272,22 +283,118 @@ def _error_vs_bits_figures(curve: pd.DataFrame, chosen: list[int]) -> tuple[go.F
     return mse, sqnr
 
 
+# Summary columns shown on the page, key columns first (the CSV and the library keep every column); each with
+# its catalogue key and number format.
+SUMMARY_COLUMNS = {
+    "scale (Δ)": ("scale", "%.4g"),
+    "zero point": ("zero_point", None),
+    "clipped": ("clipped", None),
+    "MSE": ("mse", "%.3e"),
+    "max |error|": ("max_error", "%.3e"),
+    "SQNR (dB)": ("sqnr", "%.2f"),
+    "SQNR from Δ²/12 (dB)": ("sqnr_model", "%.2f"),
+}
+
+
+def _summary_view(summary: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The summary's key columns under translated headers, and their column_config."""
+    shown = [c for c in SUMMARY_COLUMNS if c in summary.columns]
+    if "scales" in summary.columns and bool((summary["scales"] != "1 per tensor").any()):
+        shown.insert(1, "scales")  # per-channel, or a float format's block scales
+    frame = summary[shown]
+    config: dict = {
+        "format": st.column_config.TextColumn(t("quantization.col.format")),
+        "scales": st.column_config.TextColumn(t("quantization.col.scales")),
+    }
+    for column in shown:
+        if column == "scales":
+            continue
+        key, number_format = SUMMARY_COLUMNS[column]
+        config[column] = st.column_config.NumberColumn(t(f"quantization.col.{key}"), format=number_format)
+    return frame, config
+
+
+def _value_table_view(result: qz.Sweep, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The per-value table without flag columns that are all False (the summary counts them), under
+    translated headers "4-bit code"."""
+    keep = [c for c in frame.columns if frame[c].dtype != bool or bool(frame[c].any())]
+    frame = frame[keep]
+    config: dict = {"value": st.column_config.NumberColumn(t("quantization.col.value"), format="%.6g")}
+    parts = {
+        "code": "code",
+        "dequantized": "dequantized",
+        "error": "error",
+        "clipped": "clipped",
+        "overflow": "clipped",
+    }
+    for column in keep[1:]:
+        label, _, part = column.rpartition(" ")
+        header = f"{label} {t(f'quantization.col.{parts.get(part, part)}')}"
+        number_format = "%d" if part == "code" else ("%.5g" if part in ("dequantized", "error") else None)
+        if frame[column].dtype == bool:
+            config[column] = st.column_config.CheckboxColumn(header)
+        else:
+            config[column] = st.column_config.NumberColumn(header, format=number_format)
+    return frame, config
+
+
+@st.fragment
+def _value_table(result: qz.Sweep) -> None:
+    """The paged per-value table: paging reruns only this fragment."""
+    n = result.count
+    c1, c2 = st.columns(2, vertical_alignment="bottom")
+    page_size = c1.selectbox(t("quantization.table.page_size"), PAGE_SIZES, key="quant_page_size")
+    pages = max(1, math.ceil(n / page_size))
+    if st.session_state.get("quant_page", 1) > pages:
+        st.session_state["quant_page"] = pages
+    page = c2.number_input(t("quantization.table.page", pages=pages), 1, pages, step=1, key="quant_page")
+    start = (int(page) - 1) * page_size
+    frame, config = _value_table_view(result, result.table(start, start + page_size))
+    st.dataframe(frame, width="stretch", key="quant_table", column_config=config)
+    st.caption(t("quantization.table.rows", first=start + 1, last=min(start + page_size, n), n=n))
+    size_mb = result.csv_size_estimate() / 1e6
+    st.download_button(
+        (t("quantization.table.download_one") if n == 1 else t("quantization.table.download", n=n))
+        + (t("quantization.table.download_size", mb=size_mb) if size_mb >= 1 else ""),
+        data=result.to_csv,
+        file_name="quantization.csv",
+        mime="text/csv",
+        icon=":material/download:",
+        on_click="ignore",
+        key="quant_download",
+    )
+
+
+@st.fragment
+def _transfer_section(result: qz.Sweep, sweep_key: tuple, integer_labels: list[str], per_channel: bool) -> None:
+    """The bitwidth to draw, its transfer curve and histogram: switching the bitwidth reruns only this."""
+    if st.session_state.get("quant_focus") not in integer_labels:
+        st.session_state["quant_focus"] = integer_labels[-1]
+    focus = st.segmented_control(t("quantization.transfer.focus"), integer_labels, key="quant_focus", required=True)
+    if per_channel:
+        st.info(t("quantization.transfer.per_channel_info"), icon=":material/info:")
+        return
+    left, right = st.columns(2)
+    language = lang()
+    left.plotly_chart(_transfer_figure(sweep_key, result, focus, language), width="stretch", key="quant_transfer")
+    right.plotly_chart(_histogram(sweep_key, result, focus, language), width="stretch", key="quant_histogram")
+    if result.count > MARKED_POINTS:
+        st.caption(t("quantization.transfer.marked", shown=MARKED_POINTS, n=result.count))
+
+
 # ------------------------------------------------------------------ the page
-st.title("Quantization playground", anchor=False)
-st.markdown(
-    "Quantization maps each float to one of 2^b integer codes: "
-    "`q = clamp(round(x / scale) + zero_point, qmin, qmax)`, and back: `x̂ = (q - zero_point) · scale`. "
-    "Every number below is computed exactly as PyTorch's `fake_quantize_per_tensor_affine` and "
-    "`MinMaxObserver` compute it (float32, round half to even)."
-)
+st.title(t("quantization.title"), anchor=False)
+st.markdown(t("quantization.intro"))
 _init_state()
 
+source_key: SourceKey | None = None
+data: bytes | None = None
 with st.container(border=True, key="quant_input_box"):
-    st.markdown("**:material/input: Values**")
+    st.markdown(t("quantization.values.heading"))
     source = st.segmented_control(
-        "Where the values come from",
+        t("quantization.source.label"),
         list(SOURCES),
-        format_func=SOURCES.get,
+        format_func={k: t(f"quantization.source.{k}") for k in SOURCES}.get,
         key="quant_source",
         required=True,
         label_visibility="collapsed",
@@ -296,272 +403,256 @@ with st.container(border=True, key="quant_input_box"):
     try:
         if source == "text":
             text = st.text_area(
-                "Numbers separated by commas, spaces or new lines",
+                t("quantization.values.text_label"),
                 key="quant_text",
                 height=90,
-                help="Values are stored as float32, like model weights.",
+                help=t("quantization.values.text_help"),
             )
-            values = _parsed_text(text)
+            source_key = ("text", text)
         elif source == "generate":
             c1, c2, c3 = st.columns([2, 2, 1])
             distribution = c1.selectbox(
-                "Distribution", list(DISTRIBUTION_LABELS), format_func=DISTRIBUTION_LABELS.get, key="quant_dist"
+                t("quantization.values.distribution"),
+                list(DISTRIBUTIONS),
+                format_func={k: t(f"quantization.distribution.{k}") for k in DISTRIBUTIONS}.get,
+                key="quant_dist",
             )
-            count = c2.number_input("How many values", 1, COUNT_MAX, step=1000, key="quant_count")
-            seed = c3.number_input("Seed", 0, 2**31 - 1, step=1, key="quant_seed")
-            values = _generated(distribution, int(count), int(seed))
+            count = c2.number_input(t("quantization.values.count"), 1, COUNT_MAX, step=1000, key="quant_count")
+            seed = c3.number_input(t("quantization.values.seed"), 0, 2**31 - 1, step=1, key="quant_seed")
+            source_key = ("generate", distribution, int(count), int(seed))
         elif source == "layer":
-            c1, c2, c3 = st.columns([3, 1, 2])
+            c1, c2 = st.columns([3, 1])
             layer = c1.selectbox(
-                "Layer (PyTorch default init)", list(qz.LAYERS), format_func=qz.LAYERS.get, key="quant_layer"
+                t("quantization.values.layer"), list(qz.LAYERS), format_func=qz.LAYERS.get, key="quant_layer"
             )
-            seed = c2.number_input("Seed", 0, 2**31 - 1, step=1, key="quant_seed")
-            c3.toggle(
-                "Per-channel (one scale per output row)",
+            seed = c2.number_input(t("quantization.values.seed"), 0, 2**31 - 1, step=1, key="quant_seed")
+            st.toggle(
+                t("quantization.values.per_channel"),
                 key="quant_per_channel",
-                help="PerChannelMinMaxObserver + fake_quantize_per_channel_affine along axis 0.",
+                help=t("quantization.values.per_channel_help"),
             )
-            values = _layer(layer, int(seed))
-            st.caption(f"Weight matrix {values.shape[0]} × {values.shape[1]} = {values.size:,} values.")
+            source_key = ("layer", layer, int(seed))
         else:
             limit = _upload_limit_bytes()
             upload = st.file_uploader(
-                f"A CSV file with one column of numbers (a header line is fine), at most {limit / 1e6:g} MB",
+                t("quantization.values.upload_limit", mb=f"{limit / 1e6:g}"),
                 type=["csv", "txt"],
                 key="quant_upload",
-                help=f"Files over {limit:,} bytes are refused by the browser before they reach the server.",
+                help=t("quantization.values.upload_help", limit=limit),
             )
             if upload is not None:
-                values = _parsed_csv(upload.getvalue())
+                import hashlib
+
+                data = upload.getvalue()
+                source_key = ("csv", hashlib.sha256(data).hexdigest())
             else:
-                st.info("Upload a CSV file to quantize its values.", icon=":material/upload_file:")
+                st.info(t("quantization.values.upload_prompt"), icon=":material/upload_file:")
+        if source_key is not None:
+            if source_key[0] == "generate" and source_key[2] > 100_000:
+                with st.spinner(t("quantization.spinner.generating")):
+                    values = _values(source_key)
+            else:
+                values = _values(source_key, data)
+            if source == "layer":
+                st.caption(
+                    t("quantization.values.layer_shape", rows=values.shape[0], cols=values.shape[1], count=values.size)
+                )
     except ValueError as exc:
-        show_error(exc, "Values")
+        show_error(exc, t("quantization.values.error"))
         values = None
 
 with st.container(border=True, key="quant_controls_box"):
-    st.markdown("**:material/tune: Quantizer**")
-    c1, c2 = st.columns([3, 2])
+    st.markdown(t("quantization.quantizer.heading"))
+    c1, c2 = st.columns(2)
     bits = c1.multiselect(
-        "Bitwidths",
+        t("quantization.quantizer.bits"),
         list(range(qz.MIN_BITS, qz.MAX_BITS + 1)),
         key="quant_bits",
-        help="One column of codes, dequantized values and errors per bitwidth.",
+        placeholder=t("quantization.quantizer.choose"),
+        help=t("quantization.quantizer.bits_help"),
     )
     scheme = c2.selectbox(
-        "Scheme", list(qz.SCHEMES), format_func=_scheme_label, key="quant_scheme", on_change=_on_scheme_change
+        t("quantization.quantizer.scheme"),
+        list(qz.SCHEMES),
+        format_func={k: _scheme_label(k) for k in qz.SCHEMES}.get,
+        key="quant_scheme",
+        on_change=_on_scheme_change,
     )
     fixed_scale = qz.SCHEME_REGISTRY[scheme].fixed_scale
-    c3, c4, c5, c6 = st.columns(4)
-    rounding = c3.selectbox("Rounding", list(qz.ROUNDINGS), format_func=ROUNDING_LABELS.get, key="quant_rounding")
+    c3, c4 = st.columns(2)
+    rounding = c3.selectbox(
+        t("quantization.quantizer.rounding"),
+        list(qz.ROUNDINGS),
+        format_func={k: t(f"quantization.rounding.{k}") for k in qz.ROUNDINGS}.get,
+        key="quant_rounding",
+    )
     calibration = c4.selectbox(
-        "Calibration (the range)",
+        t("quantization.quantizer.calibration"),
         list(qz.CALIBRATIONS),
-        format_func=CALIBRATION_LABELS.get,
+        format_func={k: t(f"quantization.calibration.{k}") for k in qz.CALIBRATIONS}.get,
         key="quant_calibration",
         disabled=fixed_scale,
-        help="How the clipping range is chosen. The article's formula has a fixed range [-1, 1).",
+        help=t("quantization.quantizer.calibration_help"),
     )
+    if rounding == "stochastic":
+        c3.number_input(t("quantization.quantizer.round_seed"), 0, 2**31 - 1, step=1, key="quant_round_seed")
     percentile = 99.9
     value_range: tuple[float, float] | None = None
     if calibration == "percentile" and not fixed_scale:
-        percentile = c5.slider(
-            "Keep the central percentile", 90.0, 100.0, step=0.1, key="quant_percentile", format="%.1f%%"
+        percentile = c4.slider(
+            t("quantization.quantizer.percentile"), 90.0, 100.0, step=0.1, key="quant_percentile", format="%.1f%%"
         )
     if calibration == "range" and not fixed_scale:
-        r1, r2 = c5.columns(2)
+        r1, r2 = c4.columns(2)
         value_range = (
-            r1.number_input("Range min", key="quant_range_min", format="%.4g"),
-            r2.number_input("Range max", key="quant_range_max", format="%.4g"),
+            r1.number_input(t("quantization.quantizer.range_min"), key="quant_range_min", format="%.4g"),
+            r2.number_input(t("quantization.quantizer.range_max"), key="quant_range_max", format="%.4g"),
         )
-    formats = c6.multiselect(
-        "Low-bit float formats",
+    formats = st.multiselect(
+        t("quantization.quantizer.formats"),
         list(qz.FORMATS),
         format_func=lambda k: qz.FORMATS[k].name,
         key="quant_formats",
+        placeholder=t("quantization.quantizer.choose"),
         help="; ".join(f"{f.name}: {f.note}" for f in qz.FORMATS.values()),
     )
-    if rounding == "stochastic":
-        c3.number_input("Stochastic rounding seed", 0, 2**31 - 1, step=1, key="quant_round_seed")
-    if qz.SCHEME_REGISTRY[scheme].note:
+    note_key = {"article": "seed_note", "symmetric": "symmetric_note"}.get(scheme)
+    if note_key:
+        st.caption(t(f"quantization.quantizer.{note_key}"))
+    elif qz.SCHEME_REGISTRY[scheme].note:  # a scheme registered later brings its own (English) note
         st.caption(qz.SCHEME_REGISTRY[scheme].note)
 
-if values is None:
+if values is None or source_key is None:
     st.stop()
 
 per_channel = bool(st.session_state.get("quant_per_channel")) and source == "layer"
-flat_values = values if per_channel else values.reshape(-1)
 round_seed = int(st.session_state.get("quant_round_seed", 0))
+options = (
+    ("scheme", scheme),
+    ("rounding", rounding),
+    ("calibration", calibration),
+    ("percentile", float(percentile)),
+    ("value_range", value_range),
+    ("seed", round_seed),
+)
+sweep_key = (source_key, per_channel, tuple(bits), options, tuple(formats))
 try:
-    result = _sweep(
-        flat_values,
-        tuple(bits),
-        scheme=scheme,
-        rounding=rounding,
-        calibration=calibration,
-        percentile=percentile,
-        value_range=value_range,
-        per_channel=per_channel,
-        float_formats=tuple(formats),
-        seed=round_seed,
-    )
+    with st.spinner(t("quantization.spinner.quantizing")):
+        result = _sweep(source_key, per_channel, tuple(bits), (*options, ("float_formats", tuple(formats))))
 except ValueError as exc:
-    show_error(exc, "Quantizer")
+    show_error(exc, t("quantization.quantizer.error"))
     st.stop()
 
 integer_labels = [qz.label_for(b) for b in sorted(bits)]
 n = result.count
-st.subheader(":material/summarize: Summary", anchor=False)
+language = lang()
+st.subheader(t("quantization.summary.heading"), anchor=False)
 st.caption(
-    f"{_plural(n, 'value')} · scheme **{scheme}** · rounding **{result.rounding}** · calibration **{result.calibration}**"
-    + (" · per-channel" if per_channel else "")
+    t(
+        "quantization.summary.caption_one" if n == 1 else "quantization.summary.caption",
+        n=n,
+        scheme=scheme,
+        rounding=result.rounding,
+        calibration=result.calibration,
+    )
+    + (t("quantization.summary.per_channel") if per_channel else "")
 )
-st.dataframe(
-    result.summary,
-    width="stretch",
-    column_config={
-        "scale (Δ)": st.column_config.NumberColumn(format="%.4g"),
-        "MSE": st.column_config.NumberColumn(format="%.3e"),
-        "max |error|": st.column_config.NumberColumn(format="%.3e"),
-        "mean error": st.column_config.NumberColumn(format="%.2e"),
-        "SQNR (dB)": st.column_config.NumberColumn(format="%.2f"),
-        "Δ²/12": st.column_config.NumberColumn(format="%.3e"),
-        "SQNR from Δ²/12 (dB)": st.column_config.NumberColumn(format="%.2f"),
-    },
-    key="quant_summary",
-)
+summary, summary_config = _summary_view(result.summary)
+st.dataframe(summary, width="stretch", column_config=summary_config, key="quant_summary")
 
 # ---- per-value table, paged
-st.subheader(":material/table: Every value, every bitwidth", anchor=False)
-c1, c2, c3 = st.columns([1, 1, 3], vertical_alignment="bottom")
-page_size = c1.selectbox("Rows per page", PAGE_SIZES, key="quant_page_size")
-pages = max(1, math.ceil(n / page_size))
-if st.session_state.get("quant_page", 1) > pages:
-    st.session_state["quant_page"] = pages
-page = c2.number_input(f"Page (of {pages:,})", 1, pages, step=1, key="quant_page")
-start = (int(page) - 1) * page_size
-size_mb = result.csv_size_estimate() / 1e6
-c3.download_button(
-    ("Download the row as CSV" if n == 1 else f"Download all {n:,} rows as CSV")
-    + (f" (about {size_mb:,.0f} MB)" if size_mb >= 1 else ""),
-    data=result.to_csv,
-    file_name="quantization.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    on_click="ignore",
-    key="quant_download",
-)
-st.dataframe(
-    result.table(start, start + page_size),
-    width="stretch",
-    key="quant_table",
-)
-st.caption(f"Rows {start + 1:,} to {min(start + page_size, n):,} of {n:,}. Error = dequantized - value.")
+st.subheader(t("quantization.table.heading"), anchor=False)
+_value_table(result)
 
 # ---- charts
-st.subheader(":material/grid_on: Error heatmap", anchor=False)
-st.plotly_chart(_heatmap(result.error_heatmap(HEATMAP_ROWS), n), width="stretch", key="quant_heatmap")
+st.subheader(t("quantization.heatmap.heading"), anchor=False)
+st.plotly_chart(_heatmap(sweep_key, result, language), width="stretch", key="quant_heatmap")
 
 if integer_labels:
-    st.subheader(":material/stairs: Transfer curve and levels", anchor=False)
-    if st.session_state.get("quant_focus") not in integer_labels:
-        st.session_state["quant_focus"] = integer_labels[-1]
-    focus = st.segmented_control("Bitwidth to draw", integer_labels, key="quant_focus", required=True)
-    if per_channel:
-        st.info(
-            "Per-channel quantization has one staircase per output row; switch per-channel off to see the curve.",
-            icon=":material/info:",
-        )
-    else:
-        left, right = st.columns(2)
-        left.plotly_chart(_transfer_figure(result, focus), width="stretch", key="quant_transfer")
-        right.plotly_chart(histogram_figure(result, focus), width="stretch", key="quant_histogram")
-        if n > MARKED_POINTS:
-            st.caption(
-                f"The curve marks {MARKED_POINTS:,} of the {n:,} values (every k-th, plus the smallest and largest)."
-            )
+    st.subheader(t("quantization.transfer.heading"), anchor=False)
+    _transfer_section(result, sweep_key, integer_labels, per_channel)
 
-    st.subheader(":material/show_chart: Error vs bits: measurement and theory", anchor=False)
+    st.subheader(t("quantization.bits.heading"), anchor=False)
     if per_channel:
-        st.caption("Measured per tensor on the same values (the per-channel figures are in the summary).")
+        st.caption(t("quantization.bits.per_channel_note"))
     try:
-        curve = _error_vs_bits(
-            flat_values.reshape(-1),
-            scheme=scheme,
-            rounding=rounding,
-            calibration=calibration,
-            percentile=percentile,
-            value_range=value_range,
-            seed=round_seed,
-        )
+        curve = _error_vs_bits(source_key, options)
     except ValueError as exc:
-        show_error(exc, "Error vs bits")
+        show_error(exc, t("quantization.bits.error"))
     else:
         left, right = st.columns(2)
-        mse_fig, sqnr_fig = _error_vs_bits_figures(curve, list(bits))
+        mse_fig, sqnr_fig = _error_vs_bits_figures((source_key, options), curve, tuple(bits), language)
         left.plotly_chart(mse_fig, width="stretch", key="quant_mse_bits")
         right.plotly_chart(sqnr_fig, width="stretch", key="quant_sqnr_bits")
-        st.caption(
-            "Δ²/12 is the uniform-noise model: an error spread evenly over half a step either side. "
-            "SQNR rises about 6.02 dB per bit; a full-range uniform input sits on that line. "
-            "At low bits clipping and coarse steps break the model; percentile or MSE calibration helps "
-            "for normal or Laplace data."
-        )
+        st.caption(t("quantization.bits.caption"))
 
 # ---- the article's formula vs the correct one
-st.subheader(":material/compare: The article's formula vs the correct one", anchor=False)
+st.subheader(t("quantization.seed.heading"), anchor=False)
 compare_bits = max(bits) if bits else 8
-comparison = _article_comparison(flat_values.reshape(-1), compare_bits)
+comparison = _article_comparison(source_key, compare_bits)
 example = comparison.overflow_example
 st.markdown(
-    f"The article answers `quantize(value, bitwidth)` with `int(value * 2**(bitwidth-1))`. At **{compare_bits} bits** "
-    f"it truncates toward zero instead of rounding, and never clamps: "
-    f"`quantize(1.0, {compare_bits})` = **{example['code']}**, which does not fit in int{compare_bits} "
-    f"[{example['qmin']}, {example['qmax']}]; stored in an int{compare_bits} it wraps to **{example['stored']}**, "
-    "the opposite sign. The article's figures below score what an "
-    f'int{compare_bits} really stores (wrapped); the row "article, unbounded int" scores the Python int, '
-    f"which no int{compare_bits} can hold. The correct quantizer (restricted symmetric: scale = max|x| / (2^(b-1)-1), round "
-    "half to even, clamp) on the same values:"
+    t(
+        "quantization.seed.body",
+        bits=compare_bits,
+        code=example["code"],
+        qmin=example["qmin"],
+        qmax=example["qmax"],
+        stored=example["stored"],
+    )
 )
 m = comparison.metrics
-c1, c2, c3, c4 = st.columns(4)
+c1, c2 = st.columns(2)
+c3, c4 = st.columns(2)
 c1.metric(
-    f"quantize(1.0, {compare_bits})",
+    t("quantization.seed.metric_code", bits=compare_bits),
     example["code"],
-    f"does not fit int{compare_bits}",
+    t("quantization.seed.does_not_fit", bits=compare_bits),
     delta_color="red",
     delta_arrow="off",
 )
 c2.metric(
-    "Overflowing codes (article)",
+    t("quantization.seed.overflowing"),
     f"{int(m.loc['article', 'overflow / clipped']):,}",
-    f"of {_plural(n, 'value')}",
+    t("quantization.seed.of_values_one" if n == 1 else "quantization.seed.of_values", n=n),
     delta_color="off",
     delta_arrow="off",
 )
 c3.metric(
-    "Mean shrink toward 0 (article)",
+    t("quantization.seed.shrink_article"),
     _fmt(float(m.loc["article", "mean shrink toward 0"])),
-    "truncation bias",
+    t("quantization.seed.truncation_bias"),
     delta_color="off",
     delta_arrow="off",
 )
-c4.metric("Mean shrink toward 0 (correct)", _fmt(float(m.loc["correct", "mean shrink toward 0"])))
+c4.metric(t("quantization.seed.shrink_correct"), _fmt(float(m.loc["correct", "mean shrink toward 0"])))
+metric_headers = {
+    "scale": "scale", "MSE": "mse", "max |error|": "max_error", "mean error": "mean_error",
+    "mean shrink toward 0": "shrink", "overflow / clipped": "clipped",
+}  # fmt: skip
 st.dataframe(
-    m,
+    m.rename(
+        index={
+            "article": t("quantization.seed.row_article"),
+            "article, unbounded int": t("quantization.seed.row_unbounded"),
+            "correct": t("quantization.seed.row_correct"),
+        }
+    ),
     width="stretch",
-    column_config={c: st.column_config.NumberColumn(format="%.4g") for c in m.columns if c != "overflow / clipped"},
+    column_config={
+        c: st.column_config.NumberColumn(
+            t(f"quantization.col.{metric_headers[c]}") if c in metric_headers else c,
+            format=None if c == "overflow / clipped" else "%.4g",
+        )
+        for c in m.columns
+    },
     key="quant_seed_metrics",
 )
 with st.expander(
-    "Value by value, the only value"
+    t("quantization.seed.value_by_value_one")
     if len(comparison.table) == 1
-    else f"Value by value, the first {len(comparison.table):,} values",
+    else t("quantization.seed.value_by_value", n=len(comparison.table)),
     icon=":material/list:",
 ):
     st.dataframe(comparison.table, width="stretch", key="quant_seed_table")
-st.caption(
-    "Truncation moves every value toward zero by up to a whole step (half a step on average), so magnitudes "
-    "shrink; rounding to nearest errs by at most half a step with no bias. The article's fixed scale also "
-    "only covers [-1, 1): a value of 1.0 or more overflows."
-)
+st.caption(t("quantization.seed.caption"))

@@ -19,8 +19,6 @@ import streamlit as st
 
 from compression.config import Settings
 from compression.quiz import (
-    LANGUAGE_NAMES,
-    LANGUAGES,
     MODES,
     TOPICS,
     Bank,
@@ -34,28 +32,24 @@ from compression.quiz import (
     source_label,
     topic_breakdown,
     topic_label,
-    ui_text,
 )
 from pages._shared import (
     FEATURE_PAGES,
     PRESENTER_TEXT,
     is_presenter,
+    lang,
+    language_switch,
     presenter_login,
     query_param,
     require_router,
     show_error,
+    t,
 )
 
 require_router()
 
 STATE = "quiz_state"
 ROOM_REFRESH_S = 15
-
-
-def _parse_lang(raw: str) -> str:
-    if raw not in LANGUAGES:
-        raise ValueError("choose lang=en or lang=zh")
-    return raw
 
 
 def _parse_mode(raw: str) -> str:
@@ -76,7 +70,7 @@ def _room() -> RoomStats:
 def _state() -> QuizSession:
     if STATE not in st.session_state:
         session = QuizSession.new(
-            lang=query_param("lang", _parse_lang, "en"),
+            lang=lang(),  # the shared switch (app.py reads ?lang= once per run)
             mode=query_param("mode", _parse_mode, "practice"),
             seed=secrets.randbelow(10_000),
         )
@@ -107,8 +101,18 @@ def _restore(widget_key: str, value: Any) -> None:
         st.session_state[widget_key] = value
 
 
+PLURAL_COUNTS = ("n", "k", "total")
+PLURAL_ONE = {"unanswered_warning": "k", "finish_confirm": "k", "exam_retry_badge": "n", "seed_caption": "n",
+              "reset_done": "n"}  # fmt: skip
+
+
 def _tr(key: str, **values: object) -> str:
-    return ui_text(_state().lang, key, **values)
+    """The quiz's UI text `key` from the catalogue (quiz.<key>), in the visitor's language; keys with a
+    singular form use quiz.<key>_one when their count is 1."""
+    count_name = PLURAL_ONE.get(key)
+    if count_name is not None and values.get(count_name) == 1:
+        key = f"{key}_one"
+    return t(f"quiz.{key}", **values)
 
 
 # ---------------------------------------------------------------- answering one question
@@ -172,7 +176,7 @@ def _answer_widget(
             _tr("choose_one"),
             [True, False],
             index=None,
-            format_func=lambda v: ui_text(lang, "true" if v else "false"),
+            format_func={True: _tr("true"), False: _tr("false")}.get,
             key=key,
             horizontal=True,
             disabled=disabled,
@@ -194,8 +198,13 @@ def _answer_widget(
 def _question_header(question: Question, position: str) -> None:
     lang = _state().lang
     st.caption(
-        f"{position} · {topic_label(question.topic, lang)} · {_tr('difficulty')}: "
-        f"{_tr(f'difficulty_{question.difficulty}')} · {source_label(question.source, lang)}"
+        _tr(
+            "difficulty_line",
+            position=position,
+            topic=topic_label(question.topic, lang),
+            level=_tr(f"difficulty_{question.difficulty}"),
+            source=source_label(question.source, lang),
+        )
     )
     st.markdown(f"#### {question.prompt[lang]}")
 
@@ -225,7 +234,7 @@ def _feedback(question: Question, response: Any, correct: bool) -> None:
             f"{_tr('correct_answer', answer=answer_text(question, lang))}",
             icon=":material/cancel:",
         )
-    st.markdown(f"**{_tr('explanation')}** {question.explanation[lang]}")
+    st.markdown(f"{_tr('explanation_heading')} {question.explanation[lang]}")
     _try_it_link(question)
 
 
@@ -259,7 +268,7 @@ def practice_mode(bank: Bank) -> None:
     st.selectbox(
         _tr("topic"),
         ["", *TOPICS],
-        format_func=lambda t: topic_label(t, lang) if t else ui_text(lang, "all_topics"),
+        format_func={"": _tr("all_topics"), **{topic: topic_label(topic, lang) for topic in TOPICS}}.get,
         key=topic_key,
         on_change=_on_topic,
         args=(topic_key,),
@@ -515,7 +524,7 @@ def _exam_report(bank: Bank) -> None:
                 f":red[{_tr('you_answered', answer=response_text(question, result.response, lang))}]  \n"
                 f":green[{_tr('correct_answer', answer=answer_text(question, lang))}]"
             )
-            st.markdown(f"**{_tr('explanation')}** {question.explanation[lang]}")
+            st.markdown(f"{_tr('explanation_heading')} {question.explanation[lang]}")
             _try_it_link(question)
     row = st.container(horizontal=True, key="quiz_report_buttons")
     if report.missed:
@@ -550,14 +559,14 @@ def _on_reset(confirm: bool | None) -> None:
         return
     state.confirm_reset = False
     if confirm and not is_presenter():  # checked again at the click: the buttons show only to the presenter
-        state.notice = PRESENTER_TEXT["wrong_key"]
+        state.message = PRESENTER_TEXT["wrong_key"]
     elif confirm:
         try:
             removed = _room().reset()
         except ValueError as exc:
             state.message = str(exc)
         else:
-            state.message = ui_text(state.lang, "reset_done", n=removed)
+            state.message = _tr("reset_done", n=removed)
 
 
 @st.fragment(run_every=ROOM_REFRESH_S)
@@ -638,28 +647,16 @@ def room_mode(bank: Bank) -> None:
 # ---------------------------------------------------------------- the page
 
 
-def _on_lang() -> None:
-    state = _state()
-    state.lang = st.session_state["quiz_lang"] or state.lang
-
-
 def _on_mode(widget_key: str) -> None:
     state = _state()
     state.mode = st.session_state[widget_key] or state.mode
 
 
 state = _state()
+state.lang = lang()  # one language for the whole app: the sidebar switch, the one below, and ?lang=
 title_col, lang_col = st.columns([4, 1], vertical_alignment="bottom")
-title_col.title(f"Concept quiz{ui_text(state.lang, 'title_suffix')}", anchor=False)
-_restore("quiz_lang", state.lang)
-lang_col.segmented_control(
-    "Language / 语言",
-    LANGUAGES,
-    format_func=LANGUAGE_NAMES.get,
-    key="quiz_lang",
-    required=True,
-    on_change=_on_lang,
-)
+title_col.title(_tr("title"), anchor=False)
+language_switch(lang_col, key="quiz_lang")  # a second handle on the shared switch, beside the title
 st.markdown(_tr("intro"))
 
 try:
@@ -673,7 +670,7 @@ _restore(mode_key, state.mode)
 st.segmented_control(
     _tr("mode"),
     MODES,
-    format_func=lambda m, lang=state.lang: ui_text(lang, f"mode_{m}"),
+    format_func={m: _tr(f"mode_{m}") for m in MODES}.get,
     key=mode_key,
     required=True,
     on_change=_on_mode,

@@ -170,3 +170,26 @@ def test_the_trainer_links_a_finished_run_to_this_page(open_page, runs_dir, trai
     links = [link for link in at.page_link if "Compress this run" in link.proto.label]
     assert len(links) == 1
     assert "compress" in links[0].proto.page and "run=linked" in links[0].proto.query_string
+
+
+def test_lang_zh_shows_the_compress_page_in_chinese(open_page, runs_dir, trained):
+    """?lang=zh: title, controls, headings, chart titles and table headers in Chinese; the numbers unchanged."""
+    import json
+
+    from compression.i18n import t
+
+    store_run(runs_dir, trained, "zh-run")
+    at = open_page(PAGE, query={"lang": "zh"})
+    assert_no_exception(at)
+    assert at.title[0].value == t("compress.title", "zh")
+    assert at.multiselect(key="compress_models").label == "模型"
+    assert t("compress.role.student", "zh") in at.multiselect(key="compress_models").options
+    assert at.selectbox(key="compress_granularity").options[0] == "逐通道"
+    assert t("compress.table", "zh") in [s.value for s in at.subheader]
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert t("compress.headline", "zh") in titles
+    table = frame_with(at, "× smaller than teacher")  # data keys stay; the visitor reads Chinese headers
+    assert table.iloc[0]["× smaller than teacher"] == 1.0
+    headers = json.loads(next(f for f in at.dataframe if "configuration" in f.value.columns).proto.columns)
+    assert headers["configuration"]["label"] == "配置"
+    assert "Every configuration" not in page_text(at)

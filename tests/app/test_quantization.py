@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from compression import quantization as qz
@@ -203,3 +205,23 @@ def test_the_upload_limit_is_stated_as_one_number(open_page):
     assert_no_exception(at)
     uploader = at.get("file_uploader")[0].proto
     assert "at most 5 MB" in uploader.label and "5,000,000 bytes" in uploader.help
+
+
+def test_lang_zh_shows_the_playground_in_chinese(open_page):
+    """?lang=zh: title, controls, headings, table headers and chart titles in Chinese; numbers unchanged."""
+    from compression.i18n import t
+
+    at = open_page(PAGE, query={"lang": "zh", "values": "0.5,1.0,-0.3", "bits": "4,8"})
+    assert_no_exception(at)
+    assert at.title[0].value == t("quantization.title", "zh")
+    assert at.selectbox(key="quant_rounding").label == t("quantization.quantizer.rounding", "zh")
+    assert t("quantization.rounding.nearest", "zh") in at.selectbox(key="quant_rounding").options
+    assert t("quantization.table.heading", "zh") in [s.value for s in at.subheader]
+    layouts = [json.loads(c.proto.spec)["layout"] for c in at.get("plotly_chart")]
+    transfer = next(lay for lay in layouts if "传递曲线" in lay["title"]["text"])
+    assert transfer["xaxis"]["title"]["text"] == t("quantization.transfer.x_axis", "zh")
+    # the data keep their keys (CSV, tests); the headers the visitor reads are Chinese
+    assert _table(at)["8-bit code"].tolist() == [64, 127, -38]
+    headers = json.loads(at.dataframe[1].proto.columns)
+    assert headers["8-bit code"]["label"] == "8-bit " + t("quantization.col.code", "zh")
+    assert not any("Quantization playground" in str(m.value) for m in at.markdown)

@@ -55,8 +55,13 @@ def open_quiz(page: Page, server, query: str = "") -> None:
     (A deep link as a fresh server's first request is covered by tests/e2e/test_navigation.py.)
     """
     open_app(page, server, f"quiz{query}")
-    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Training device", timeout=90_000)
-    expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("Concept quiz", timeout=90_000)
+    # ?lang=zh draws the whole sidebar in Chinese (the shared language switch)
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(
+        re.compile("Training device|训练设备"), timeout=90_000
+    )
+    expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text(
+        re.compile("Concept quiz|概念测验"), timeout=90_000
+    )
     wait_for_app(page)
 
 
@@ -108,7 +113,7 @@ def test_learner_completes_a_three_question_exam_and_sees_the_score(page, server
     screenshot(page, screenshot_dir, "quiz-exam-score-en")
 
     # The same report in Chinese, and the language is remembered on the practice page.
-    page.locator('[data-testid="stButtonGroup"] button', has_text="中文").click()
+    page.locator(".st-key-quiz_lang button", has_text="中文").click()
     settle(page)
     expect(page.locator("h1", has_text="概念测验")).to_be_visible()
     expect(page.locator('[data-testid="stMetric"]', has_text="得分")).to_contain_text("3 / 3")
@@ -170,7 +175,7 @@ def test_a_second_visitors_answers_appear_in_the_room_view(page, browser, server
     assert_no_exception(page)
     screenshot(page, screenshot_dir, "quiz-room-en")
 
-    page.locator('[data-testid="stButtonGroup"] button', has_text="中文").click()
+    page.locator(".st-key-quiz_lang button", has_text="中文").click()
     settle(page)
     expect(page.locator('[data-testid="stMetric"]', has_text="已记录的作答")).to_contain_text(str(before + 2))
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_contain_text("答对")
