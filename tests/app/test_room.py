@@ -181,8 +181,10 @@ UNESCAPED = [
     for pattern in (r"(?<!\\)\]", r"(?<!\\)<", r"(?<!\\)`", "(?<!\u2060)://", r"(?i)www\.", "(?<!\u2060)@")
 ]
 PAGE_PARAMS = {
-    "pages/quiz.py": ("lang", "mode"),
+    "pages/home.py": ("lang",),  # the router's: one language switch for every page, warned on the first run
+    "pages/quiz.py": ("mode",),
     "pages/quantization.py": ("values", "bits", "scheme", "rounding", "calibration"),
+    "pages/sweep.py": ("dataset", "teacher", "student", "epochs", "teacher_epochs"),
     "pages/distillation.py": (
         "dataset", "teacher", "student", "epochs", "batch_size", "lr", "temperature", "alpha", "seed", "follow",
     ),
