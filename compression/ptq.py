@@ -41,6 +41,8 @@ INTEGER_SCHEMES: tuple[str, ...] = ("symmetric", "affine", "symmetric_restricted
 FLOAT_SCHEMES: tuple[str, ...] = tuple(FORMATS)  # fp8_e4m3, fp8_e5m2, fp4_e2m1, nf4
 SCHEMES: tuple[str, ...] = INTEGER_SCHEMES + FLOAT_SCHEMES
 GRANULARITIES: tuple[str, ...] = ("per-channel", "per-tensor")
+GRANULARITY_CHOICES: tuple[str, ...] = (*GRANULARITIES, "both")
+"""What the compress page (and its ?granularity= link) offers: one granularity, or both side by side."""
 CALIBRATIONS: tuple[str, ...] = ("minmax", "percentile", "mse")
 MIN_BITS, MAX_BITS = 2, 8
 ROLES: tuple[str, ...] = ("teacher", "student", "baseline", "smoothing")
@@ -159,6 +161,14 @@ def parse_choice_list(text: str, options: Sequence[str], what: str) -> list[str]
         if item not in options:
             raise ValueError(f"Unknown {what} {item!r}: choose from {', '.join(options)}.")
     return list(dict.fromkeys(items))
+
+
+def parse_granularity_choice(text: str) -> str:
+    """ "per-channel" | "per-tensor" | "both" (one of GRANULARITY_CHOICES, the compress page's ?granularity=)."""
+    value = str(text).strip().lower()
+    if value not in GRANULARITY_CHOICES:
+        raise ValueError(f"must be one of {', '.join(GRANULARITY_CHOICES)}; got {value!r}")
+    return value
 
 
 # --------------------------------------------------------------------------------------------------

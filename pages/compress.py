@@ -37,7 +37,7 @@ def role_title(role: str) -> str:
 
 
 MODEL_COLORS = {"teacher": "#444b59", "student": "#2f6fdf", "baseline": "#e07b00", "smoothing": "#2a9d5b"}
-GRANULARITY_OPTIONS = ("per-channel", "per-tensor", "both")
+GRANULARITY_OPTIONS = ptq.GRANULARITY_CHOICES
 PLAYGROUND_MAX_VALUES = 20_000
 
 require_router()
@@ -177,10 +177,7 @@ def _bits_param(raw: str) -> list[int]:
 
 
 def _granularity_param(raw: str) -> str:
-    value = raw.strip().lower()
-    if value not in GRANULARITY_OPTIONS:
-        raise ValueError(f"choose one of {', '.join(GRANULARITY_OPTIONS)}")
-    return value
+    return ptq.parse_granularity_choice(raw)
 
 
 def init_state(run_ids: list[str]) -> None:

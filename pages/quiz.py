@@ -38,6 +38,7 @@ from pages._shared import (
     PRESENTER_TEXT,
     is_presenter,
     lang,
+    lang_query,
     language_switch,
     presenter_login,
     query_param,
@@ -210,7 +211,7 @@ def _question_header(question: Question, position: str) -> None:
 
 
 def _try_it_link(question: Question) -> None:
-    """A link to the playground/trainer preset, only when that page exists in this app."""
+    """A link to the playground/trainer/compress preset (in the visitor's language), only when that page exists."""
     if question.try_it is None:
         return
     spec = next((s for s in FEATURE_PAGES if s.url_path == question.try_it.page), None)
@@ -220,7 +221,7 @@ def _try_it_link(question: Question) -> None:
         spec.file,
         label=_tr("try_it", page=_tr(f"page_{question.try_it.page}")),
         icon=":material/science:",
-        query_params=question.try_it.query,
+        query_params={**question.try_it.query, **lang_query()},
     )
 
 

@@ -1,4 +1,5 @@
-""" "Try it" deep links from a quiz question to the quantization playground or the distillation trainer.
+""" "Try it" deep links from a quiz question to the quantization playground, the distillation trainer or the
+compress page.
 
 One link contract per page, shared with the page itself, so a link the quiz accepts is one the page reads:
 
@@ -6,7 +7,11 @@ One link contract per page, shared with the page itself, so a link the quiz acce
   `compression.quantization.links.LINK_PARAMS` (the scheme names come from the scheme registry; "seed"
   is still accepted for the article's formula);
 - ``/distillation?dataset=digits&temperature=4&alpha=0.9&epochs=200``: the trainer's
-  `compression.distillation.trainer.parse_field`, with this server's epoch limit (COMPRESSION_LAB_MAX_EPOCHS).
+  `compression.distillation.trainer.parse_field`, with this server's epoch limit (COMPRESSION_LAB_MAX_EPOCHS);
+- ``/compress?bits=8,4,2&granularity=per-channel``: the compress page's own parsers,
+  `compression.ptq.parse_bits_list` (2..8 bits each) and `compression.ptq.parse_granularity_choice`
+  (per-channel, per-tensor, both). No ``run``: a quiz link cannot know this server's runs, so the page opens
+  its newest finished run (or says to train one first).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from compression import ptq
 from compression.config import Settings
 from compression.distillation.trainer import LINK_FIELDS, parse_field
 from compression.quantization.links import LINK_PARAMS, REQUIRED_LINK_PARAMS
@@ -28,19 +34,33 @@ def _distillation_field(name: str) -> Callable[[str], str]:
     return parse
 
 
+def _compress_bits(raw: str) -> str:
+    """The compress page's ?bits= check; the canonical text drops spaces and repeats ("8, 4,4" -> "8,4")."""
+    try:
+        return ",".join(str(bits) for bits in ptq.parse_bits_list(raw))
+    except ValueError as exc:
+        raise ValueError(f"is not a list of bitwidths the compress page reads: {exc}") from None
+
+
 _LINK_ORDER = ["dataset", "temperature", "alpha", "epochs", *LINK_FIELDS]  # the README's order first
 
 # page name -> ordered {parameter: parser}; the parser returns the canonical text or raises ValueError.
 CONTRACTS: dict[str, dict[str, Callable[[str], str]]] = {
     "quantization": LINK_PARAMS,
     "distillation": {name: _distillation_field(name) for name in sorted(LINK_FIELDS, key=_LINK_ORDER.index)},
+    "compress": {"bits": _compress_bits, "granularity": ptq.parse_granularity_choice},
 }
-REQUIRED: dict[str, tuple[str, ...]] = {"quantization": REQUIRED_LINK_PARAMS, "distillation": ("dataset",)}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "quantization": REQUIRED_LINK_PARAMS,
+    "distillation": ("dataset",),
+    "compress": (),
+}
 
 
 @dataclass(frozen=True)
 class TryIt:
-    """A link to a page (``quantization`` or ``distillation``) with its query parameters, in contract order."""
+    """A link to a page (``quantization``, ``distillation`` or ``compress``) with its query parameters, in
+    contract order."""
 
     page: str
     params: tuple[tuple[str, str], ...]

@@ -82,6 +82,7 @@ UI: dict[str, dict[str, str | dict[str, str]]] = {
         "try_it": "Try it in the {page}",
         "page_quantization": "quantization playground",
         "page_distillation": "distillation trainer",
+        "page_compress": "model compressor",
         "practice_progress": "{done} of {n} answered in this topic, {right} right",
         "choose_first": "Choose an answer first.",
         "exam_intro": "A fixed number of questions, drawn and shuffled by a seed (options shuffled too), "
@@ -179,6 +180,7 @@ UI: dict[str, dict[str, str | dict[str, str]]] = {
         "try_it": "在{page}中动手试试",
         "page_quantization": "量化实验场",
         "page_distillation": "蒸馏训练器",
+        "page_compress": "模型压缩页",
         "practice_progress": "本主题已答 {done} / {n} 题，答对 {right} 题",
         "choose_first": "请先选择答案。",
         "exam_intro": "按种子抽取固定数量的题目并打乱顺序（选项也打乱），交卷后给出得分、各主题得分，以及答错题目的解析。",

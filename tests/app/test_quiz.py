@@ -363,3 +363,33 @@ def test_lang_zh_chrome_comes_from_the_shared_switch(open_page):
     assert at.title[0].value == "Concept quiz"
     assert at.segmented_control(key="lang_switch").value == "en"
     assert "lang" not in at.query_params
+
+
+@pytest.mark.parametrize(
+    ("question_id", "lang", "label", "query"),
+    [
+        ("q6-combine-tf", "en", "Try it in the model compressor", "bits=8%2C4%2C2&granularity=per-channel"),
+        ("q2-tradeoff-tf", "zh", "在模型压缩页中动手试试", "bits=8%2C6%2C4%2C3%2C2&granularity=both&lang=zh"),
+    ],
+)
+def test_a_try_it_link_opens_the_compress_page_with_the_questions_query(
+    open_page, tmp_path, monkeypatch, question_id, lang, label, query
+):
+    """The link carries the question's bits/granularity (no run) and the language; on a server without runs
+    the compress page it opens says to train one first."""
+    monkeypatch.setenv("COMPRESSION_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    at = open_page(PAGE, query={"question": question_id, "lang": lang})
+    assert_no_exception(at)
+    assert BANK.get(question_id).prompt[lang] in texts(at.markdown)
+    answer(at, f"quiz_p_{lang}", question_id, right_answer(question_id))
+    at.button(key="quiz_practice_check").click().run()
+    assert_no_exception(at)
+    links = [e for e in at.get("page_link") if e.proto.label == label]
+    assert len(links) == 1, [e.proto.label for e in at.get("page_link")]
+    assert links[0].proto.page == "compress"
+    assert links[0].proto.query_string == query
+    target = open_page("pages/compress.py", query={**BANK.get(question_id).try_it.query, "lang": lang})
+    assert_no_exception(target)
+    assert not target.warning  # the link's parameters are ones the page reads
+    assert len(target.info) == 1  # empty store: "train a run first", with a link to the trainer
+    assert [e.proto.page for e in target.get("page_link")] == ["distillation"]

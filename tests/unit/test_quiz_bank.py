@@ -158,11 +158,12 @@ def test_concept_answers_quote_the_article(bank):
 
 def test_try_it_links_follow_the_deep_link_contracts(bank):
     links = [q.try_it for q in bank.questions if q.try_it is not None]
-    assert {link.page for link in links} == {"quantization", "distillation"}
+    assert {link.page for link in links} == {"quantization", "distillation", "compress"}
     assert bank.get("p1-half").try_it.url == (
         "/quantization?values=0.5,1.0,-0.3&bits=4,8&scheme=article&rounding=truncate&calibration=minmax"
     )
     assert bank.get("q5-alpha").try_it.url == "/distillation?dataset=digits&temperature=4&alpha=0.9&epochs=200"
+    assert bank.get("q6-combine-tf").try_it.url == "/compress?bits=8,4,2&granularity=per-channel"
 
 
 def test_packaged_files_are_plain_mappings_of_questions():
@@ -277,6 +278,8 @@ def test_valid_built_question_loads(tmp_path):
         ({"try_it": {"page": "pruning", "params": {}}}, "try_it", "page must be one of"),
         ({"try_it": {"page": "distillation", "params": {"dataset": "digits", "alpha": "2"}}}, "try_it", "alpha"),
         ({"try_it": {"page": "quantization", "params": {"bits": "8"}}}, "try_it", "'values'"),
+        ({"try_it": {"page": "compress", "params": {"bits": "9"}}}, "try_it", "from 2 to 8"),
+        ({"try_it": {"page": "compress", "params": {"granularity": "per-row"}}}, "try_it", "got 'per-row'"),
     ],
 )
 def test_built_broken_question_names_file_question_and_field(tmp_path, changes, field, problem):
