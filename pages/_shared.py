@@ -10,9 +10,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
+
+if TYPE_CHECKING:
+    from compression.config import Settings
+    from compression.distillation.jobs import JobManager
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGGER = logging.getLogger("compression_lab")
@@ -436,6 +440,16 @@ def mark_interrupted_runs() -> int:
     except ValueError:  # bad settings or StorageError
         LOGGER.exception("Could not mark interrupted runs at start-up")
         return 0
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))
+def get_manager(settings: Settings) -> JobManager:
+    """One JobManager per server process (per settings), shared by every session and by both training pages
+    (the trainer and the sweep: one queue). Training runs in a worker process, so it never holds the server's
+    GIL (see compression/distillation/jobs.py)."""
+    from compression.distillation.jobs import JobManager
+
+    return JobManager.from_settings(settings, executor="process")
 
 
 def presenter_logout() -> None:

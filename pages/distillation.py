@@ -31,7 +31,15 @@ from compression.distillation.room_run import RoomFocus, RoomPin, room_focus
 from compression.distillation.store import RunRecord, StorageError
 from compression.distillation.trainer import LINK_FIELDS, TrainConfig, default_config, parse_field
 from compression.distillation.variants import TEACHER_TITLE, VARIANTS, colours
-from pages._shared import is_presenter, presenter_login, query_param, require_router, show_error, visitor_id
+from pages._shared import (
+    get_manager,
+    is_presenter,
+    presenter_login,
+    query_param,
+    require_router,
+    show_error,
+    visitor_id,
+)
 
 CUSTOM = "custom"
 # Polling: each open trainer tab re-runs the live panel. Fast only while the job this visitor watches is
@@ -93,13 +101,6 @@ ARTICLE_BUGS = pd.DataFrame(
     ],
     columns=["The article's code", "This trainer"],
 )
-
-
-@st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))
-def get_manager(settings: Settings) -> JobManager:
-    """One JobManager per server process (per settings), shared by every session. Training runs in a worker
-    process, so it never holds the server's GIL (see compression/distillation/jobs.py)."""
-    return JobManager.from_settings(settings, executor="process")
 
 
 # --- charts -------------------------------------------------------------------------------------------------

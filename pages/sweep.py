@@ -28,7 +28,15 @@ from compression.distillation.sweep import (
     sweep_history_frame,
 )
 from compression.distillation.trainer import TrainConfig, parse_field
-from pages._shared import is_presenter, presenter_login, query_param, require_router, show_error, visitor_id
+from pages._shared import (
+    get_manager,
+    is_presenter,
+    presenter_login,
+    query_param,
+    require_router,
+    show_error,
+    visitor_id,
+)
 
 TEXT = {
     "title": "Distillation sweep",
@@ -100,16 +108,6 @@ LIVE_POINTS = 150
 T_OPTIONS = [0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0]
 ALPHA_OPTIONS = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
 CONTROL_COLORS = {"baseline": "#e07b39", "smoothing": "#3a9d5d", "teacher": "#1c2333"}
-
-
-# The same function, source and (script) module as pages/distillation.py's: Streamlit keys st.cache_resource
-# by module, name and source, so both pages share ONE JobManager and one queue (tests/app/test_sweep.py checks
-# the two stay identical).
-@st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))
-def get_manager(settings: Settings) -> JobManager:
-    """One JobManager per server process (per settings), shared by every session. Training runs in a worker
-    process, so it never holds the server's GIL (see compression/distillation/jobs.py)."""
-    return JobManager.from_settings(settings, executor="process")
 
 
 @st.cache_resource(show_spinner=False)

@@ -47,15 +47,33 @@ def wait_for(at: AppTest, predicate, timeout: float = 180.0) -> None:
         assert_no_exception(at)
 
 
-def test_both_pages_share_one_job_manager_source():
-    """Streamlit keys st.cache_resource by module, name and source: the two get_manager must stay identical."""
+def test_both_pages_use_one_job_manager(open_page, monkeypatch):
+    """get_manager lives once, in pages/_shared.py: the trainer and the sweep page get the same JobManager
+    (one queue), built once however often and in whichever order the pages run."""
+    from compression.distillation.jobs import JobManager
+    from pages import _shared
 
-    def block(path: str) -> str:
-        text = (ROOT / path).read_text()
-        start = text.index("@st.cache_resource(show_spinner=False, on_release")
-        return text[start : text.index("\n\n\n", start)]
+    for path in ("pages/sweep.py", "pages/distillation.py"):
+        assert "def get_manager" not in (ROOT / path).read_text(), path
+    built = []
+    real = JobManager.from_settings.__func__
 
-    assert block("pages/sweep.py") == block("pages/distillation.py")
+    def spy(cls, settings, **kwargs):
+        manager = real(cls, settings, **kwargs)
+        built.append(manager)
+        return manager
+
+    monkeypatch.setattr(JobManager, "from_settings", classmethod(spy))
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    at.switch_page("pages/distillation.py").run()
+    assert_no_exception(at)
+    at.switch_page(PAGE).run()
+    assert_no_exception(at)
+    from compression.config import Settings
+
+    assert len(built) == 1, built
+    assert _shared.get_manager(Settings.from_env()) is built[0]
 
 
 def test_page_opens_in_room_mode_with_the_grid_count_in_grid_mode(open_page):
