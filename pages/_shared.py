@@ -282,7 +282,8 @@ def is_presenter() -> bool:
     return presenter_key_matches(st.session_state.get("_presenter_key"), configured)
 
 
-# English UI text of the presenter controls, in one place for the translation catalogue.
+# English UI text of the presenter controls (the catalogues' presenter.* keys; presenter_text() gives them in
+# the visitor's language). Kept for pages that still import the English dict.
 PRESENTER_TEXT = {
     "local_only": "Presenter controls appear only on the server's own machine. "
     "Set COMPRESSION_LAB_PRESENTER_KEY on the server to let a presenter sign in from anywhere.",
@@ -296,29 +297,34 @@ PRESENTER_TEXT = {
 }
 
 
+def presenter_text(name: str) -> str:
+    """The presenter controls' text `name` in this visitor's language (catalogue keys presenter.*)."""
+    return t(f"presenter.{name}")
+
+
 def presenter_login(key: str) -> bool:
     """A password field that makes this session the presenter; returns is_presenter(). Never echoes the key.
 
     `key` makes the widget keys unique per place (the quiz room, the trainer's queue)."""
     if _settings_presenter_key() is None:
         if is_presenter():
-            st.caption(PRESENTER_TEXT["local_note"])
+            st.caption(presenter_text("local_note"))
             return True
-        st.caption(PRESENTER_TEXT["local_only"])
+        st.caption(presenter_text("local_only"))
         return False
     if is_presenter():
         row = st.container(horizontal=True, vertical_alignment="center")
-        row.caption(PRESENTER_TEXT["signed_in"])
-        row.button(PRESENTER_TEXT["sign_out"], key=f"presenter_logout_{key}", on_click=presenter_logout)
+        row.caption(presenter_text("signed_in"))
+        row.button(presenter_text("sign_out"), key=f"presenter_logout_{key}", on_click=presenter_logout)
         return True
     typed = st.text_input(
-        PRESENTER_TEXT["key_label"], type="password", key=f"presenter_key_{key}", help=PRESENTER_TEXT["key_help"]
+        presenter_text("key_label"), type="password", key=f"presenter_key_{key}", help=presenter_text("key_help")
     )
     if typed:
         st.session_state["_presenter_key"] = typed
         if is_presenter():
             st.rerun()
-        st.error(PRESENTER_TEXT["wrong_key"], icon=":material/key_off:")
+        st.error(presenter_text("wrong_key"), icon=":material/key_off:")
     return False
 
 

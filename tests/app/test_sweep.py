@@ -88,13 +88,34 @@ def test_page_opens_in_room_mode_with_the_grid_count_in_grid_mode(open_page):
     assert "**66 students**" in page_text(at)
 
 
+def test_page_in_chinese_shows_chinese_chrome(open_page):
+    """?lang=zh: the sweep page's title, room form, presenter box, grid form and settings in Chinese."""
+    from compression.i18n import t
+
+    at = open_page(PAGE, query={"lang": "zh"})
+    assert_no_exception(at)
+    assert at.title[0].value == t("sweep.title", "zh") == "蒸馏扫描"
+    text = page_text(at)
+    assert "还没有人提交格子。" in text and "提交你的格子" in text
+    assert "主持人" in text and "Presenter" not in text
+    assert at.button(key="sweep_room_submit").label == "提交我的格子"
+    assert at.selectbox(key="sweep_teacher").options[0] == "小型 CNN"
+    at.segmented_control(key="sweep_mode").set_value("grid").run()
+    assert_no_exception(at)
+    assert "20 个格子 + 2 个对照 × 1 个种子 = 一个任务中的 **22 个学生模型**。" in page_text(at)
+    assert at.button(key="sweep_grid_start").label == "训练这个网格"
+    assert at.multiselect(key="sweep_grid_t").label == "温度 T"
+
+
 def test_a_refused_student_is_a_message_not_a_job(open_page, monkeypatch):
     monkeypatch.setenv("COMPRESSION_LAB_MAX_SWEEP_CELLS", "10")
     at = open_page(PAGE)
     at.segmented_control(key="sweep_mode").set_value("grid").run()
     at.button(key="sweep_grid_start").click().run()
     assert_no_exception(at)
-    assert any("at most 10" in str(e.value) and "MAX_SWEEP_CELLS" in str(e.value) for e in at.error)
+    # show_error escapes Markdown: the setting's name is shown as COMPRESSION\\_LAB\\_MAX\\_SWEEP\\_CELLS (renders "_").
+    shown = [str(e.value).replace("\\_", "_") for e in at.error]
+    assert any("at most 10" in text and "MAX_SWEEP_CELLS" in text for text in shown), shown
 
 
 def test_two_learners_submit_the_presenter_starts_and_both_see_the_heatmap(open_page, monkeypatch):
