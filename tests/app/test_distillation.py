@@ -90,11 +90,13 @@ def test_page_in_chinese_shows_chinese_chrome(open_page):
         assert english not in text + " ".join(e.label for e in at.expander), english
 
 
-def test_a_finished_run_in_chinese(open_page, isolated_lab_dirs):
-    """A stored run reopened with ?lang=zh: verdict, metrics, summary table and charts in Chinese, same figures."""
+def test_a_finished_run_in_chinese(open_page, tmp_path, monkeypatch):
+    """A stored run reopened with ?lang=zh: verdict, metrics, summary table and charts in Chinese, same figures.
+    (In a runs folder of its own: a finished run in the shared one would become the room's run of later tests.)"""
     from compression.distillation.store import RunStore
 
-    store = RunStore(isolated_lab_dirs["RUNS_DIR"])
+    monkeypatch.setenv("COMPRESSION_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    store = RunStore(tmp_path / "runs")
     model = {"architecture": "mlp:128", "test_loss": 0.3, "params": 10, "size_bytes": 4096,
              "compression_ratio": 2.0, "latency_ms": 0.1, "agreement": 0.8}  # fmt: skip
     accuracy = {"teacher": 0.95, "student": 0.93, "baseline": 0.91, "smoothing": 0.94}
@@ -103,8 +105,14 @@ def test_a_finished_run_in_chinese(open_page, isolated_lab_dirs):
     store.add_metrics(
         "zh_run",
         [
-            {"model": role, "epoch": epoch, "train_loss": 1.0 / epoch, "test_loss": 0.5, "agreement": None,
-             "test_accuracy": acc - 0.1 / epoch}  # fmt: skip
+            {
+                "model": role,
+                "epoch": epoch,
+                "train_loss": 1.0 / epoch,
+                "test_loss": 0.5,
+                "agreement": None,
+                "test_accuracy": acc - 0.1 / epoch,
+            }
             for role, acc in accuracy.items()
             for epoch in (1, 2, 3)
         ],
