@@ -7,6 +7,7 @@ A fragment polls the job's snapshot; finished runs are drawn from the run store.
 from __future__ import annotations
 
 import math
+import re
 import time
 
 import pandas as pd
@@ -62,6 +63,17 @@ def room_text(name: str) -> str:
 
 # Rows of the "article's code vs this trainer" table: catalogue keys distillation.article.bug1..7 / fix1..7.
 ARTICLE_ROWS = 7
+
+
+def breakable(text: str, longest: int = 14) -> str:
+    """`text` with a zero-width space after each '/', '.', '_' and '(' inside words longer than `longest`
+    characters (paths, calls like torch.no_grad()), so a narrow table column can wrap them on a phone."""
+
+    def soften(match: re.Match[str]) -> str:
+        word = match.group()
+        return re.sub(r"([/._(])(?=\w)", "\\1\u200b", word) if len(word) > longest else word
+
+    return re.sub(r"\S+", soften, text)
 
 
 def article_table() -> pd.DataFrame:
@@ -142,6 +154,50 @@ def history_column_label(column: str) -> str:
     """A run-history accuracy column ("teacher %", "distilled %", ...) in the visitor's language."""
     key = column.removesuffix(" %").replace(" ", "_").replace("-", "_")
     return t_or(f"distillation.history.{key}", column)
+
+
+def summary_columns() -> dict:
+    """Short headers with fixed widths (the full name in each header's tooltip): the table fits a laptop."""
+    number = st.column_config.NumberColumn
+
+    def short(key: str) -> dict:
+        return {"label": t(f"distillation.col_short.{key}"), "help": t(f"distillation.col.{key}")}
+
+    return {
+        t("distillation.col.model"): st.column_config.TextColumn(width=160, pinned=True),
+        t("distillation.col.architecture"): st.column_config.TextColumn(width=115, **short("architecture")),
+        t("distillation.col.test_accuracy"): number(format="%.2f", width=85, **short("test_accuracy")),
+        t("distillation.col.params"): number(width=75, **short("params")),
+        t("distillation.col.size"): number(format="%.1f", width=65, **short("size")),
+        t("distillation.col.smaller"): number(format="%.1f", width=80, **short("smaller")),
+        t("distillation.col.latency"): number(format="%.3f", width=85, **short("latency")),
+        t("distillation.col.agreement"): number(format="%.1f", width=80, **short("agreement")),
+    }
+
+
+def history_columns() -> dict:
+    """The run history's columns: what tells runs apart, with fixed widths so the table fits a laptop. The
+    date and the teacher are in each run's "Reopen a run" label; seed and teacher accuracy in the run itself."""
+    text = st.column_config.TextColumn
+    return {
+        "id": text(width=105, pinned=True),
+        "created": None,
+        "status": text(t("distillation.history.status"), width=85),
+        "dataset": text(t("distillation.history.dataset"), width=95),
+        "teacher": None,
+        "student": text(t("distillation.history.student"), width=115),
+        "epochs": st.column_config.NumberColumn(t("distillation.history.epochs"), width=60),
+        "T": st.column_config.NumberColumn(width=45, format="%g"),
+        "alpha": st.column_config.NumberColumn(width=50, format="%g"),
+        "seed": None,
+        "teacher %": None,
+        **{
+            v.history_column: st.column_config.NumberColumn(
+                history_column_label(v.history_column), format="%.2f", width=85
+            )
+            for v in VARIANTS.values()
+        },
+    }
 
 
 # --- charts -------------------------------------------------------------------------------------------------
@@ -698,13 +754,7 @@ def stored_results(record: RunRecord, manager: JobManager) -> None:
             width="stretch",
             key="distill_summary",
             placeholder="–",
-            column_config={
-                t("distillation.col.test_accuracy"): st.column_config.NumberColumn(format="%.2f"),
-                t("distillation.col.size"): st.column_config.NumberColumn(format="%.1f"),
-                t("distillation.col.smaller"): st.column_config.NumberColumn(format="%.1f"),
-                t("distillation.col.latency"): st.column_config.NumberColumn(format="%.3f"),
-                t("distillation.col.agreement"): st.column_config.NumberColumn(format="%.1f"),
-            },
+            column_config=summary_columns(),
         )
         st.caption(
             t(
@@ -772,26 +822,14 @@ def history_panel(manager: JobManager) -> None:
         width="stretch",
         key="distill_history_table",
         placeholder="–",
-        column_config={
-            "id": st.column_config.TextColumn(pinned=True),
-            "created": st.column_config.DatetimeColumn(t("distillation.history.created"), format="MM-DD HH:mm"),
-            "status": st.column_config.TextColumn(t("distillation.history.status")),
-            "seed": None,  # in the run's own caption; the table keeps what tells runs apart
-            **{
-                c: st.column_config.NumberColumn(history_column_label(c), format="%.2f")
-                for c in ("teacher %", *(v.history_column for v in VARIANTS.values()))
-            },
-        },
+        column_config=history_columns(),
     )
     labels = {
         row.id: t(
             "distillation.history.option",
             run=row.id,
-            created=f"{row.created:%Y-%m-%d %H:%M}",
+            created=f"{row.created:%m-%d %H:%M}",
             dataset=row.dataset,
-            student=row.student,
-            teacher=row.teacher,
-            epochs=row.epochs,
         )
         for row in runs.itertuples()
     }
