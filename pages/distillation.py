@@ -7,7 +7,6 @@ A fragment polls the job's snapshot; finished runs are drawn from the run store.
 from __future__ import annotations
 
 import math
-import re
 import time
 
 import pandas as pd
@@ -63,17 +62,6 @@ def room_text(name: str) -> str:
 
 # Rows of the "article's code vs this trainer" table: catalogue keys distillation.article.bug1..7 / fix1..7.
 ARTICLE_ROWS = 7
-
-
-def breakable(text: str, longest: int = 14) -> str:
-    """`text` with a zero-width space after each '/', '.', '_' and '(' inside words longer than `longest`
-    characters (paths, calls like torch.no_grad()), so a narrow table column can wrap them on a phone."""
-
-    def soften(match: re.Match[str]) -> str:
-        word = match.group()
-        return re.sub(r"([/._(])(?=\w)", "\\1\u200b", word) if len(word) > longest else word
-
-    return re.sub(r"\S+", soften, text)
 
 
 def article_table() -> pd.DataFrame:

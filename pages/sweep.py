@@ -404,6 +404,24 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
         )  # fmt: skip
 
 
+def history_columns() -> dict:
+    """Sweep history columns with fixed widths, so the table fits a laptop; the date is in the Reopen label."""
+    text, number = st.column_config.TextColumn, st.column_config.NumberColumn
+    return {
+        "id": text(t("sweep.hist.id"), width=105, pinned=True),
+        "created": None,
+        "status": text(t("sweep.hist.status"), width=80),
+        "dataset": text(t("sweep.hist.dataset"), width=95),
+        "student": text(t("sweep.hist.student"), width=110),
+        "epochs": number(t("sweep.hist.epochs"), width=55),
+        "cells": number(t("sweep.hist.cells"), width=55),
+        "seeds": number(t("sweep.hist.seeds"), width=55),
+        "best cell": text(t("sweep.hist.best_cell"), width=90),
+        "best %": number(t("sweep.hist.best"), format="%.2f", width=70),
+        "baseline %": number(t("sweep.hist.baseline"), format="%.2f", width=80),
+    }
+
+
 def history_panel(manager: JobManager) -> None:
     st.subheader(t("sweep.history"), anchor=False)
     sweeps = manager.store.sweeps.list_sweeps(limit=50)
@@ -417,13 +435,7 @@ def history_panel(manager: JobManager) -> None:
         hide_index=True,
         width="stretch",
         key="sweep_history_table",
-        column_config={
-            **{c: t(f"sweep.hist.{c.replace(' ', '_').removesuffix('_%')}") for c in shown.columns},
-            "id": st.column_config.TextColumn(t("sweep.hist.id"), pinned=True),
-            "created": st.column_config.DatetimeColumn(t("sweep.hist.created"), format="MM-DD HH:mm"),
-            "best %": st.column_config.NumberColumn(t("sweep.hist.best"), format="%.2f"),
-            "baseline %": st.column_config.NumberColumn(t("sweep.hist.baseline"), format="%.2f"),
-        },
+        column_config=history_columns(),
     )
     labels = {
         row.id: t(
