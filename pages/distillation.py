@@ -846,7 +846,10 @@ def following() -> bool:
 
 def current_room_focus(manager: JobManager) -> RoomFocus | None:
     running = [j.id for j in manager.jobs(include_finished=False) if j.status == "running"]
-    return room_focus(running, RoomPin(manager.store.runs_dir), manager.store)
+    try:
+        return room_focus(running, RoomPin(manager.store.runs_dir), manager.store)
+    except (StorageError, OSError):  # an unusable runs folder: the history panel says why; nothing to follow
+        return None
 
 
 def follow_room(manager: JobManager) -> RoomFocus | None:

@@ -94,7 +94,7 @@ def test_page_in_chinese_shows_chinese_chrome(open_page):
 
     at = open_page(PAGE, query={"lang": "zh"})
     assert_no_exception(at)
-    assert at.title[0].value == t("sweep.title", "zh") == "蒸馏扫描"
+    assert at.title[0].value == t("sweep.title", "zh") == t("app.nav.sweep", "zh") == "蒸馏网格实验"
     text = page_text(at)
     assert "还没有人提交格子。" in text and "提交你的格子" in text
     assert "主持人" in text and "Presenter" not in text
