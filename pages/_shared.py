@@ -10,9 +10,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import streamlit as st
+
+if TYPE_CHECKING:
+    from compression.config import Settings
+    from compression.distillation.jobs import JobManager
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGGER = logging.getLogger("compression_lab")
@@ -278,7 +282,8 @@ def is_presenter() -> bool:
     return presenter_key_matches(st.session_state.get("_presenter_key"), configured)
 
 
-# English UI text of the presenter controls, in one place for the translation catalogue.
+# English UI text of the presenter controls (the catalogues' presenter.* keys; presenter_text() gives them in
+# the visitor's language). Kept for pages that still import the English dict.
 PRESENTER_TEXT = {
     "local_only": "Presenter controls appear only on the server's own machine. "
     "Set COMPRESSION_LAB_PRESENTER_KEY on the server to let a presenter sign in from anywhere.",
@@ -292,29 +297,34 @@ PRESENTER_TEXT = {
 }
 
 
+def presenter_text(name: str) -> str:
+    """The presenter controls' text `name` in this visitor's language (catalogue keys presenter.*)."""
+    return t(f"presenter.{name}")
+
+
 def presenter_login(key: str) -> bool:
     """A password field that makes this session the presenter; returns is_presenter(). Never echoes the key.
 
     `key` makes the widget keys unique per place (the quiz room, the trainer's queue)."""
     if _settings_presenter_key() is None:
         if is_presenter():
-            st.caption(PRESENTER_TEXT["local_note"])
+            st.caption(presenter_text("local_note"))
             return True
-        st.caption(PRESENTER_TEXT["local_only"])
+        st.caption(presenter_text("local_only"))
         return False
     if is_presenter():
         row = st.container(horizontal=True, vertical_alignment="center")
-        row.caption(PRESENTER_TEXT["signed_in"])
-        row.button(PRESENTER_TEXT["sign_out"], key=f"presenter_logout_{key}", on_click=presenter_logout)
+        row.caption(presenter_text("signed_in"))
+        row.button(presenter_text("sign_out"), key=f"presenter_logout_{key}", on_click=presenter_logout)
         return True
     typed = st.text_input(
-        PRESENTER_TEXT["key_label"], type="password", key=f"presenter_key_{key}", help=PRESENTER_TEXT["key_help"]
+        presenter_text("key_label"), type="password", key=f"presenter_key_{key}", help=presenter_text("key_help")
     )
     if typed:
         st.session_state["_presenter_key"] = typed
         if is_presenter():
             st.rerun()
-        st.error(PRESENTER_TEXT["wrong_key"], icon=":material/key_off:")
+        st.error(presenter_text("wrong_key"), icon=":material/key_off:")
     return False
 
 
@@ -436,6 +446,16 @@ def mark_interrupted_runs() -> int:
     except ValueError:  # bad settings or StorageError
         LOGGER.exception("Could not mark interrupted runs at start-up")
         return 0
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))
+def get_manager(settings: Settings) -> JobManager:
+    """One JobManager per server process (per settings), shared by every session and by both training pages
+    (the trainer and the sweep: one queue). Training runs in a worker process, so it never holds the server's
+    GIL (see compression/distillation/jobs.py)."""
+    from compression.distillation.jobs import JobManager
+
+    return JobManager.from_settings(settings, executor="process")
 
 
 def presenter_logout() -> None:

@@ -20,6 +20,7 @@ from compression.distillation.data import DATASETS, dataset_available, missing_m
 from compression.distillation.jobs import JobManager, JobSnapshot
 from compression.distillation.models import STUDENT_PRESETS, TEACHER_PRESETS, describe, human_params, parse_model
 from compression.distillation.report import (
+    Verdict,
     accuracy_axis_range,
     history_frame,
     log_ticks,
@@ -31,7 +32,19 @@ from compression.distillation.room_run import RoomFocus, RoomPin, room_focus
 from compression.distillation.store import RunRecord, StorageError
 from compression.distillation.trainer import LINK_FIELDS, TrainConfig, default_config, parse_field
 from compression.distillation.variants import TEACHER_TITLE, VARIANTS, colours
-from pages._shared import is_presenter, presenter_login, query_param, require_router, show_error, visitor_id
+from compression.i18n import CatalogueError
+from pages._shared import (
+    get_manager,
+    is_presenter,
+    lang,
+    lang_query,
+    presenter_login,
+    query_param,
+    require_router,
+    show_error,
+    t,
+    visitor_id,
+)
 
 CUSTOM = "custom"
 # Polling: each open trainer tab re-runs the live panel. Fast only while the job this visitor watches is
@@ -41,76 +54,151 @@ POLL_QUEUED_S = 3.0
 POLL_IDLE_S = 30.0
 LIVE_POINTS = 300
 
-# English UI text of the room features (follow view, presenter controls), in one place for the catalogue.
-ROOM_TEXT = {
-    "live": "Following the room: the run training now.",
-    "pinned": "Following the room: the run the presenter pinned.",
-    "latest": "Following the room: the latest finished run.",
-    "follow_hint": "Open this page with ?follow=1 to keep a projector on the room's run; "
-    "Watch or Open shows another run instead.",
-    "follow_on": "This screen follows the room (?follow=1): it switches to each new run by itself.",
-    "presenter": "Presenter",
-    "form_folded": "Configure a run (folded while this screen follows the room)",
-    "presenter_powers": "The presenter can cancel any job and pin a finished run as the room's run: the run a "
-    "fresh visit (and every screen opened with ?follow=1) shows when nothing is training.",
-    "pin": "Pin as the room's run",
-    "unpin": "Unpin",
-    "pinned_badge": "This is the room's run (pinned by the presenter).",
-    "pin_failed": "Could not pin the run",
-    "cancel_help_other": "Only the visitor who started a job, or the presenter, can cancel it.",
+
+def room_text(name: str) -> str:
+    """The room features' UI text (follow view, presenter controls): catalogue keys distillation.room.*."""
+    return t(f"distillation.room.{name}")
+
+
+# Rows of the "article's code vs this trainer" table: catalogue keys distillation.article.bug1..7 / fix1..7.
+ARTICLE_ROWS = 7
+
+
+def article_table() -> pd.DataFrame:
+    """The article's mistakes and this trainer's fixes, in the visitor's language (shown with st.table: wrapped)."""
+    return pd.DataFrame(
+        {
+            t("distillation.article.col_article"): [
+                t(f"distillation.article.bug{i}") for i in range(1, ARTICLE_ROWS + 1)
+            ],
+            t("distillation.article.col_trainer"): [
+                t(f"distillation.article.fix{i}") for i in range(1, ARTICLE_ROWS + 1)
+            ],
+        },
+        index=pd.RangeIndex(1, ARTICLE_ROWS + 1),
+    )
+
+
+def model_names() -> dict[str, str]:
+    """English model titles (report frames, chart colours) -> their names in the visitor's language."""
+    return {
+        TEACHER_TITLE: t("distillation.model.teacher"),
+        **{v.title: t_or(f"distillation.model.{name}", v.title) for name, v in VARIANTS.items()},
+    }
+
+
+def verdict_text(results: dict, v: Verdict) -> tuple[str, str]:
+    """The verdict's headline and details in the visitor's language. English is the library's own text
+    (compression.distillation.report.verdict); other languages rebuild it from the same figures."""
+    if lang() == "en" or v.gain_points is None:
+        return v.headline, v.details
+    teacher, student, baseline = (100.0 * results[r]["test_accuracy"] for r in ("teacher", "student", "baseline"))
+    figures = {"student": student, "baseline": baseline, "gain": v.gain_points}
+    if v.gain_points > 0:
+        headline = t("distillation.verdict.won", **figures)
+    elif abs(v.gain_points) < 1e-9:
+        headline = t("distillation.verdict.tied", **figures)
+    else:
+        headline = t("distillation.verdict.lost", **figures)
+    gap_text = (
+        t("distillation.verdict.gap", gap=100 * v.gap_closed)
+        if v.gap_closed is not None
+        else t("distillation.verdict.no_gap")
+    )
+    if v.gain_points > 0:
+        parts = [gap_text]
+    else:
+        parts = [t("distillation.verdict.advice")] + ([gap_text] if v.gap_closed is None else [])
+    smoothing = results.get("smoothing")
+    if smoothing:
+        ls = 100.0 * smoothing["test_accuracy"]
+        if ls >= student:
+            parts.append(t("distillation.verdict.smoothing_better", smoothing=ls))
+        else:
+            parts.append(t("distillation.verdict.smoothing_worse", smoothing=ls, below=student - ls))
+    return headline, "".join(parts)
+
+
+SUMMARY_COLUMNS = {
+    "Model": "model",
+    "architecture": "architecture",
+    "test accuracy %": "test_accuracy",
+    "parameters": "params",
+    "size KiB": "size",
+    "smaller than teacher ×": "smaller",
+    "latency ms / batch": "latency",
+    "agrees with teacher %": "agreement",
 }
 
-ARTICLE_BUGS = pd.DataFrame(
-    [
-        (
-            "Distils from a teacher that was never trained (random weights).",
-            "Trains the teacher first (or reuses a cached one with the same configuration) and reports its accuracy.",
-        ),
-        (
-            "Leaves the teacher in train mode and builds its gradient graph every step.",
-            "teacher.eval() (no dropout) and torch.no_grad(); its logits are computed once and indexed with each batch's shuffled indices.",
-        ),
-        (
-            "No temperature: softmax(teacher) at T = 1 is almost one-hot, so little 'dark knowledge' is left.",
-            "Soft targets softmax(teacher / T) and softmax(student / T) with a chosen T, multiplied by T² so gradients keep their scale.",
-        ),
-        (
-            "Cross-entropy against probabilities, with 0.5 added to a full hard loss: an unnormalised mix.",
-            "alpha · T² · KL(teacher ‖ student) (batchmean) + (1 − alpha) · CE(student, label).",
-        ),
-        (
-            "The function uses an `optimizer` it is never given.",
-            "Each student has its own Adam optimizer and cosine learning-rate schedule.",
-        ),
-        (
-            "No baseline: nothing says whether distillation helped.",
-            "The same student, same initial weights and batches, trained without the teacher (and with label smoothing).",
-        ),
-        (
-            "A per-sample DataLoader and a teacher forward pass on every step.",
-            "The whole dataset as tensors on the device, batches as index slices (see benchmarks/distillation_speed.py).",
-        ),
-    ],
-    columns=["The article's code", "This trainer"],
-)
+
+def translated_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """report.summary_frame with its column names and model names in the visitor's language."""
+    names = model_names()
+    out = summary.assign(Model=summary["Model"].map(lambda m: names.get(m, m)))
+    return out.rename(columns={c: t_or(f"distillation.col.{k}", c) for c, k in SUMMARY_COLUMNS.items()})
 
 
-@st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))
-def get_manager(settings: Settings) -> JobManager:
-    """One JobManager per server process (per settings), shared by every session. Training runs in a worker
-    process, so it never holds the server's GIL (see compression/distillation/jobs.py)."""
-    return JobManager.from_settings(settings, executor="process")
+def history_column_label(column: str) -> str:
+    """A run-history accuracy column ("teacher %", "distilled %", ...) in the visitor's language."""
+    key = column.removesuffix(" %").replace(" ", "_").replace("-", "_")
+    return t_or(f"distillation.history.{key}", column)
+
+
+def summary_columns() -> dict:
+    """Short headers with fixed widths (the full name in each header's tooltip): the table fits a laptop."""
+    number = st.column_config.NumberColumn
+
+    def short(key: str) -> dict:
+        return {"label": t(f"distillation.col_short.{key}"), "help": t(f"distillation.col.{key}")}
+
+    return {
+        t("distillation.col.model"): st.column_config.TextColumn(width=160, pinned=True),
+        t("distillation.col.architecture"): st.column_config.TextColumn(width=115, **short("architecture")),
+        t("distillation.col.test_accuracy"): number(format="%.2f", width=85, **short("test_accuracy")),
+        t("distillation.col.params"): number(width=75, **short("params")),
+        t("distillation.col.size"): number(format="%.1f", width=65, **short("size")),
+        t("distillation.col.smaller"): number(format="%.1f", width=80, **short("smaller")),
+        t("distillation.col.latency"): number(format="%.3f", width=85, **short("latency")),
+        t("distillation.col.agreement"): number(format="%.1f", width=80, **short("agreement")),
+    }
+
+
+def history_columns() -> dict:
+    """The run history's columns: what tells runs apart, with fixed widths so the table fits a laptop. The
+    date and the teacher are in each run's "Reopen a run" label; seed and teacher accuracy in the run itself."""
+    text = st.column_config.TextColumn
+    return {
+        "id": text(width=105, pinned=True),
+        "created": None,
+        "status": text(t("distillation.history.status"), width=85),
+        "dataset": text(t("distillation.history.dataset"), width=95),
+        "teacher": None,
+        "student": text(t("distillation.history.student"), width=115),
+        "epochs": st.column_config.NumberColumn(t("distillation.history.epochs"), width=60),
+        "T": st.column_config.NumberColumn(width=45, format="%g"),
+        "alpha": st.column_config.NumberColumn(width=50, format="%g"),
+        "seed": None,
+        "teacher %": None,
+        **{
+            v.history_column: st.column_config.NumberColumn(
+                history_column_label(v.history_column), format="%.2f", width=85
+            )
+            for v in VARIANTS.values()
+        },
+    }
 
 
 # --- charts -------------------------------------------------------------------------------------------------
-def line_chart(history: pd.DataFrame, column: str, title: str, height: int) -> go.Figure:
-    """One line per model (plotly graph_objects: about 15× cheaper than plotly express on every poll)."""
+def line_chart(history: pd.DataFrame, column: str, title: str, height: int, axis: str) -> go.Figure:
+    """One line per model (plotly graph_objects: about 15× cheaper than plotly express on every poll); legend
+    names in the visitor's language, colours by the models' English titles."""
+    names = model_names()
     fig = go.Figure(
         [
             go.Scatter(
                 x=group["epoch"],
                 y=group[column],
-                name=str(model),
+                name=names.get(str(model), str(model)),
                 mode="lines",
                 line={"color": colours().get(str(model))},
             )
@@ -121,17 +209,17 @@ def line_chart(history: pd.DataFrame, column: str, title: str, height: int) -> g
         title=title,
         height=height,
         margin={"t": 50, "b": 40},
-        legend={"orientation": "h", "y": -0.25, "title": {"text": "Model"}},
+        legend={"orientation": "h", "y": -0.25, "title": {"text": t("distillation.model.legend")}},
         hovermode="x",
     )
-    fig.update_xaxes(title="epoch")
-    fig.update_yaxes(title=column)
+    fig.update_xaxes(title=t("distillation.chart.epoch_axis"))
+    fig.update_yaxes(title=axis)
     return fig
 
 
 def accuracy_chart(history: pd.DataFrame, title: str) -> go.Figure:
-    fig = line_chart(history, "test accuracy %", title, 380)
-    fig.update_yaxes(title="test accuracy (%)", range=list(accuracy_axis_range(history)))
+    fig = line_chart(history, "test accuracy %", title, 380, t("distillation.chart.accuracy_axis"))
+    fig.update_yaxes(range=list(accuracy_axis_range(history)))
     teacher = history[history["Model"] == TEACHER_TITLE]
     if not teacher.empty and (history["Model"] != TEACHER_TITLE).any():
         final = float(teacher["test accuracy %"].iloc[-1])
@@ -139,40 +227,43 @@ def accuracy_chart(history: pd.DataFrame, title: str) -> go.Figure:
             y=final,
             line_dash="dot",
             line_color=colours()[TEACHER_TITLE],
-            annotation_text=f"teacher {final:.1f}%",
+            annotation_text=t("distillation.chart.teacher_line", accuracy=final),
             annotation_position="bottom right",
         )
     return fig
 
 
-def loss_chart(history: pd.DataFrame, column: str, title: str, log_y: bool) -> go.Figure:
-    fig = line_chart(history, column, title, 320)
+def loss_chart(history: pd.DataFrame, column: str, title: str, log_y: bool, axis: str) -> go.Figure:
+    fig = line_chart(history, column, title, 320, axis)
     if log_y:
         values = history[column].astype(float)
         positive = values[values > 0]
         ticks = log_ticks(float(positive.min()), float(positive.max())) if not positive.empty else []
         # Explicit ticks with their full values: plotly's own log ticks read "2, 1, 5, 2, 0.1, 5, 2".
-        fig.update_yaxes(type="log", tickvals=ticks or None, ticktext=[f"{t:g}" for t in ticks] or None)
+        fig.update_yaxes(type="log", tickvals=ticks or None, ticktext=[f"{tick:g}" for tick in ticks] or None)
     return fig
 
 
 def size_chart(summary: pd.DataFrame) -> go.Figure:
+    summary = summary.assign(Model=summary["Model"].map(lambda m: model_names().get(m, m)))
+    palette = {model_names().get(m, m): c for m, c in colours().items()}
     fig = px.scatter(
         summary,
         x="size KiB",
         y="test accuracy %",
         color="Model",
-        color_discrete_map=colours(),
+        color_discrete_map=palette,
         text="Model",
         log_x=True,
-        title="Accuracy against model size",
+        title=t("distillation.chart.size_title"),
     )
     fig.update_traces(marker={"size": 14}, textposition="middle right")
     fig.update_layout(height=380, margin={"t": 50, "b": 40}, showlegend=False)
+    fig.update_yaxes(title=t("distillation.chart.accuracy_axis"))
     low, high = float(summary["size KiB"].min()), float(summary["size KiB"].max())
     sizes = sorted(set(summary["size KiB"].round(1)))
     fig.update_xaxes(
-        title="size (KiB, log scale)",
+        title=t("distillation.chart.size_axis"),
         range=[math.log10(low / 2), math.log10(high * 8)],
         tickvals=sizes,  # one tick per model size, not plotly's 2-5-10 minor labels
         ticktext=[f"{size:,.1f}" for size in sizes],
@@ -183,24 +274,39 @@ def size_chart(summary: pd.DataFrame) -> go.Figure:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def curve_figures(key: str, version: int, _history_rows, max_points: int | None) -> tuple[go.Figure, ...] | None:  # noqa: ANN001
-    """The three curve figures of a run at one version, built once and shared by every session watching it
-    (each poll of each open tab reuses them instead of rebuilding). Never mutated after building."""
+def curve_figures(
+    key: str,
+    version: int,
+    lang_code: str,
+    _history_rows,
+    max_points: int | None,  # noqa: ANN001
+) -> tuple[go.Figure, ...] | None:
+    """The three curve figures of a run at one version in one language (`lang_code`, the visitor's: their
+    text comes from t()), built once and shared by every session watching it (each poll of each open tab
+    reuses them instead of rebuilding). Never mutated after building."""
     history = history_frame(_history_rows, max_points=max_points)
     if history.empty:
         return None
     return (
-        accuracy_chart(history, "Student against teacher: test accuracy per epoch"),
-        loss_chart(history, "train loss", "Training loss (what each model optimises, log scale)", True),
-        loss_chart(history, "test loss", "Test loss (cross-entropy)", False),
+        accuracy_chart(history, t("distillation.chart.accuracy_title")),
+        loss_chart(
+            history,
+            "train loss",
+            t("distillation.chart.train_loss_title"),
+            True,
+            t("distillation.chart.train_loss_axis"),
+        ),
+        loss_chart(
+            history, "test loss", t("distillation.chart.test_loss_title"), False, t("distillation.chart.test_loss_axis")
+        ),
     )
 
 
 def draw_curves(history_rows, key: str, max_points: int | None = None, version: int = -1) -> None:  # noqa: ANN001
     """`version` identifies the history's state (its number of rows)."""
-    figures = curve_figures(key, version if version >= 0 else len(history_rows), history_rows, max_points)
+    figures = curve_figures(key, version if version >= 0 else len(history_rows), lang(), history_rows, max_points)
     if figures is None:
-        st.caption("No epoch has finished yet.")
+        st.caption(t("distillation.chart.no_epoch"))
         return
     accuracy, train_loss, test_loss = figures
     st.plotly_chart(accuracy, key=f"{key}_acc", width="stretch")
@@ -210,11 +316,8 @@ def draw_curves(history_rows, key: str, max_points: int | None = None, version: 
 
 
 def config_line(config: dict) -> str:
-    return (
-        f"{config.get('dataset')} · teacher {config.get('teacher')} ({config.get('teacher_epochs')} epochs) · "
-        f"student {config.get('student')} ({config.get('epochs')} epochs) · T={config.get('temperature')} · "
-        f"alpha={config.get('alpha')} · lr={config.get('lr')} · batch {config.get('batch_size')} · seed {config.get('seed')}"
-    )
+    fields = ("dataset", "teacher", "teacher_epochs", "student", "epochs", "temperature", "alpha", "lr", "batch_size")
+    return t("distillation.config_line", seed=config.get("seed"), **{name: config.get(name) for name in fields})
 
 
 # --- the form -----------------------------------------------------------------------------------------------
@@ -260,16 +363,51 @@ def use_dataset_defaults() -> None:
     st.session_state["distill_teacher_epochs"] = defaults.teacher_epochs or 0
 
 
+def t_or(key: str, fallback: str, **fmt: object) -> str:
+    """t(key) when the catalogues hold `key`, else `fallback` (datasets, presets and variants added to the
+    library's registries without a translation keep their English title)."""
+    try:
+        return t(key, **fmt)
+    except CatalogueError:
+        return fallback
+
+
+def dataset_title(name: str) -> str:
+    return t_or(f"distillation.datasets.{name.replace('-', '_')}.title", DATASETS[name].title)
+
+
+def dataset_detail(name: str) -> str:
+    return t_or(f"distillation.datasets.{name.replace('-', '_')}.detail", DATASETS[name].description)
+
+
 def dataset_label(name: str, data_dir) -> str:  # noqa: ANN001
-    title = DATASETS[name].title
-    return title if dataset_available(name, data_dir) else f"{title}: not on this server"
+    title = dataset_title(name)
+    return title if dataset_available(name, data_dir) else t("distillation.form.not_on_server", title=title)
+
+
+def preset_title(name: str, presets: dict) -> str:
+    """A preset's short name for the select box (its full architecture is in the box's help)."""
+    return t_or(f"distillation.presets.{name.replace('-', '_')}.title", presets[name].spec.title)
+
+
+def presets_help(presets: dict) -> str:
+    """Every preset's full description, one line each: the select box shows only short names."""
+    lines = [
+        t(
+            "distillation.form.preset_line",
+            title=preset_title(name, presets),
+            detail=t_or(f"distillation.presets.{name.replace('-', '_')}.detail", preset.description),
+        )
+        for name, preset in presets.items()
+    ]
+    return "\n".join([*lines, f"- **{t('distillation.form.custom_model')}**"])
 
 
 def model_label(name: str, presets: dict, input_shape: tuple[int, int, int]) -> str:
     if name == CUSTOM:
-        return "Custom MLP (hidden sizes below)"
+        return t("distillation.form.custom_model")
     params, _ = describe(presets[name].spec, input_shape)
-    return f"{presets[name].spec.title} · {human_params(params)} params"
+    return t("distillation.form.model_option", title=preset_title(name, presets), params=human_params(params))
 
 
 def read_model(role: str) -> str:
@@ -280,6 +418,8 @@ def read_model(role: str) -> str:
 
 
 def training_form(settings: Settings, manager: JobManager, visitor: str) -> None:
+    """The run form. Option labels are built here, in the visitor's language, and looked up by format_func
+    (a dict's .get): format_func may be called outside the script run (AppTest does), where t() has no session."""
     devices = available_devices()
     st.session_state.setdefault("distill_device", settings.device if settings.device in devices else "auto")
     for key, value in {
@@ -293,81 +433,92 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
     shape = DATASETS.get(dataset, DATASETS["digits"]).input_shape
     present = [name for name in DATASETS if dataset_available(name, settings.data_dir)]
     st.selectbox(
-        f"Dataset ({len(present)} of {len(DATASETS)} on this server)",
+        t("distillation.form.dataset_count", present=len(present), total=len(DATASETS)),
         list(DATASETS),
-        format_func=lambda n: dataset_label(n, settings.data_dir),
+        format_func={n: dataset_label(n, settings.data_dir) for n in DATASETS}.get,
         key="distill_dataset",
         on_change=use_dataset_defaults,
-        help="Choosing a dataset sets its own default epochs, batch size and teacher, which fit this server's "
-        "work limit. Datasets whose files are missing cannot be trained here.",
+        help=t("distillation.form.dataset_help"),
     )
     runnable = settings.allow_download or dataset in present
     if not runnable:
         st.warning(
-            missing_message(dataset, settings.data_dir) + " Until then, Train is off for this dataset.",
+            missing_message(dataset, settings.data_dir) + " " + t("distillation.form.train_off"),
             icon=":material/folder_off:",
         )
 
     with st.form("distill_form", border=True):
-        st.markdown("**:material/tune: Configure a run**")
-        c1, c2, c3 = st.columns(3)
-        c1.caption(DATASETS[dataset].description)
-        c2.selectbox(
-            "Teacher",
+        st.markdown(t("distillation.form.heading"))
+        st.caption(dataset_detail(dataset))
+        c1, c2 = st.columns(2)
+        c1.selectbox(
+            t("distillation.form.teacher"),
             [*TEACHER_PRESETS, CUSTOM],
-            format_func=lambda n: model_label(n, TEACHER_PRESETS, shape),
+            format_func={n: model_label(n, TEACHER_PRESETS, shape) for n in [*TEACHER_PRESETS, CUSTOM]}.get,
             key="distill_teacher",
+            help=presets_help(TEACHER_PRESETS),
+        )
+        c1.text_input(
+            t("distillation.form.teacher_custom"),
+            key="distill_teacher_custom",
+            help=t("distillation.form.teacher_custom_help"),
+        )
+        c2.selectbox(
+            t("distillation.form.student"),
+            [*STUDENT_PRESETS, CUSTOM],
+            format_func={n: model_label(n, STUDENT_PRESETS, shape) for n in [*STUDENT_PRESETS, CUSTOM]}.get,
+            key="distill_student",
+            help=presets_help(STUDENT_PRESETS),
         )
         c2.text_input(
-            "Custom teacher hidden sizes", key="distill_teacher_custom", help="e.g. 256,128 (used with 'Custom')"
+            t("distillation.form.student_custom"),
+            key="distill_student_custom",
+            help=t("distillation.form.student_custom_help"),
         )
-        c3.selectbox(
-            "Student",
-            [*STUDENT_PRESETS, CUSTOM],
-            format_func=lambda n: model_label(n, STUDENT_PRESETS, shape),
-            key="distill_student",
-        )
-        c3.text_input("Custom student hidden sizes", key="distill_student_custom", help="e.g. 64 (used with 'Custom')")
 
-        c1, c2, c3, c4 = st.columns(4)
-        c1.number_input("Student epochs", step=50, key="distill_epochs", help=f"At most {settings.max_epochs} here.")
+        c1, c2, c3 = st.columns(3)
+        c1.number_input(
+            t("distillation.form.epochs"),
+            step=50,
+            key="distill_epochs",
+            help=t("distillation.form.epochs_help", max_epochs=settings.max_epochs),
+        )
         c2.number_input(
-            "Teacher epochs (0 = preset's)",
+            t("distillation.form.teacher_epochs"),
             step=10,
             key="distill_teacher_epochs",
-            help="The teacher preset's own epochs when 0 (cnn-small: 150 with 1-pixel shifts); a cached teacher "
-            "is reused when nothing changed.",
+            help=t("distillation.form.teacher_epochs_help"),
         )
-        c3.number_input("Batch size", step=16, key="distill_batch_size")
-        c4.number_input("Learning rate (Adam, cosine)", step=0.001, format="%.4f", key="distill_lr")
+        c3.number_input(t("distillation.form.batch_size"), step=16, key="distill_batch_size")
 
-        c1, c2, c3, c4 = st.columns(4)
-        c1.number_input(
-            "Temperature T",
+        c1, c2, c3 = st.columns(3)
+        c1.number_input(t("distillation.form.lr"), step=0.001, format="%.4f", key="distill_lr")
+        c2.number_input(
+            t("distillation.form.temperature"),
             step=0.5,
             format="%.2f",
             key="distill_temperature",
-            help="From 0.05 to 100; 1 is the plain softmax.",
+            help=t("distillation.form.temperature_help"),
         )
-        c2.number_input(
-            "alpha: weight of the teacher's soft term",
+        c3.number_input(
+            t("distillation.form.alpha"),
             step=0.05,
             format="%.2f",
             key="distill_alpha",
-            help="loss = alpha · T² · KL(teacher ‖ student) + (1 − alpha) · CE(student, label). "
-            "alpha = 0 ignores the teacher; alpha = 1 ignores the labels.",
+            help=t("distillation.form.alpha_help"),
         )
-        c3.number_input("Seed", step=1, key="distill_seed")
-        c4.selectbox("Device", devices, key="distill_device")
-        st.caption(
-            "**alpha weights the soft (teacher) term** here, as in Hinton et al. and haitongli's code; "
-            "torchdistill puts alpha on the cross-entropy instead. Every run also trains the same student "
-            "without the teacher (baseline) and with label smoothing 0.1 (a control: is the gain the teacher's "
-            "knowledge, or just softer targets?), from the same initial weights, on the same batches."
-        )
+
+        c1, c2, _ = st.columns(3)
+        c1.number_input(t("distillation.form.seed"), step=1, key="distill_seed")
+        c2.selectbox(t("distillation.form.device"), devices, key="distill_device")
+        st.caption(t("distillation.form.alpha_note"))
         row = st.container(horizontal=True, vertical_alignment="center")
         submitted = row.form_submit_button(
-            "Train", type="primary", icon=":material/play_arrow:", key="distill_train", disabled=not runnable
+            t("distillation.form.train"),
+            type="primary",
+            icon=":material/play_arrow:",
+            key="distill_train",
+            disabled=not runnable,
         )
         error_slot = row.empty()  # a refused run is explained here, beside the Train button
 
@@ -388,28 +539,49 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
                 label_smoothing=float(st.session_state["distill_label_smoothing"]),
             )
             if config.teacher_epochs is not None and config.teacher_epochs < 0:
-                raise ValueError(f"Teacher epochs must be 0 (the preset's) or more, got {config.teacher_epochs}.")
+                raise ValueError(t("distillation.form.teacher_epochs_negative", epochs=config.teacher_epochs))
             job = manager.submit(config, owner=visitor, privileged=is_presenter())
         except ValueError as exc:  # includes StorageError: the message says what the owner can do
             with error_slot:
-                show_error(exc, "Not started")
+                show_error(exc, t("distillation.form.not_started"))
         else:
             st.session_state["distill_job"] = job.id
             st.session_state["distill_job_chosen"] = True
-            where = "starting now" if manager.starts_at_once(job.id) else f"queued, position {job.position}"
-            st.toast(f"Job {job.id} is {where}.", icon=":material/model_training:")
+            if manager.starts_at_once(job.id):
+                st.toast(t("distillation.toast.running", job=job.id), icon=":material/model_training:")
+            else:
+                st.toast(
+                    t("distillation.toast.queued", job=job.id, position=job.position), icon=":material/model_training:"
+                )
 
 
 # --- live view (polled) -------------------------------------------------------------------------------------
+def status_word(status: str) -> str:
+    """A job's status as a sentence start ("Done", "Cancelled"): the queue."""
+    return t_or(f"distillation.status.{status}", status.capitalize())
+
+
+def status_name(status: str) -> str:
+    """A run's status as a plain word ("done", "cancelled"): headings and history tables."""
+    return t_or(f"distillation.state.{status}", status)
+
+
 def job_status_text(job: JobSnapshot, visitor: str) -> str:
-    who = "you" if job.owner == visitor else "another visitor"
+    who = t("distillation.job.by_you") if job.owner == visitor else t("distillation.job.by_other")
     if job.status == "queued":
-        return f"Queued, position {job.position} (started by {who})"
+        return t("distillation.job.queued", position=job.position, who=who)
     if job.status == "running":
         if job.phase in ("teacher", "students") and job.total_epochs:
-            return f"Running on {job.device}: {job.phase} epoch {job.epoch}/{job.total_epochs} (started by {who})"
-        return f"Running on {job.device}: {job.message} (started by {who})"
-    return f"{job.status.capitalize()} (started by {who})"
+            return t(
+                "distillation.job.running_epoch",
+                device=job.device,
+                phase=t(f"distillation.phase.{job.phase}"),
+                epoch=job.epoch,
+                total=job.total_epochs,
+                who=who,
+            )
+        return t("distillation.job.running_message", device=job.device, message=job.message, who=who)
+    return t("distillation.job.finished_status", status=status_word(job.status), who=who)
 
 
 def cancel_job(manager: JobManager, job_id: str, visitor: str) -> None:
@@ -423,49 +595,56 @@ def queue_panel(manager: JobManager, visitor: str) -> None:
     active = [j for j in jobs if j.active]
     recent = [j for j in jobs if not j.active][:5]
     with st.container(border=True, key="distill_queue"):
-        st.markdown(f"**:material/queue: Training queue** · {len(active)} active · one job at a time per device")
+        st.markdown(t("distillation.queue.heading", active=len(active)))
         if not active and not recent:
-            st.caption("Nothing is training. Press Train to start a run; every visitor sees it here.")
+            st.caption(t("distillation.queue.empty"))
         for job in active + recent:
-            cols = st.columns([3, 5, 1.2, 1.2])
+            # The buttons sit in a row of their own width (wrapping when narrow): their labels are never cut.
+            cols = st.columns([3, 4, 2], vertical_alignment="center")
             cols[0].markdown(f"`{job.id}` · {job.config.dataset} · {job.config.student} ← {job.config.teacher}")
             text = job_status_text(job, visitor)
             if job.status == "running":
                 cols[1].progress(min(1.0, job.fraction), text=text)
             else:
                 cols[1].markdown(text)
-            if cols[2].button("Watch", key=f"distill_watch_{job.id}", icon=":material/visibility:"):
+            buttons = cols[2].container(horizontal=True, gap="small")
+            if buttons.button(
+                t("distillation.queue.watch"), key=f"distill_watch_{job.id}", icon=":material/visibility:"
+            ):
                 st.session_state["distill_job"] = job.id
                 st.session_state["distill_job_chosen"] = True
                 st.rerun(scope="app")
             allowed = job.owner == visitor or presenter
             if job.active:
-                cols[3].button(
-                    "Cancel",
+                buttons.button(
+                    t("distillation.queue.cancel"),
                     key=f"distill_cancel_{job.id}",
                     icon=":material/cancel:",
                     disabled=not allowed or job.cancel_requested,
-                    help=None if allowed else ROOM_TEXT["cancel_help_other"],
+                    help=None if allowed else room_text("cancel_help_other"),
                     on_click=cancel_job,
                     args=(manager, job.id, visitor),
                 )
 
 
 def live_job(job: JobSnapshot, visitor: str) -> None:
-    st.subheader(":material/monitoring: Live: student against teacher", anchor=False)
+    st.subheader(t("distillation.live.heading"), anchor=False)
     st.caption(config_line(job.config.to_dict()))
     if job.status == "queued":
-        st.info(f"Job `{job.id}` is waiting: position {job.position} in the queue. It starts when the device is free.")
+        st.info(t("distillation.live.waiting", job=job.id, position=job.position))
         return
     st.progress(min(1.0, job.fraction), text=f"{job_status_text(job, visitor)} · {job.message}")
     latest = {}
     for row in job.history:
         latest[row["model"]] = row
     if latest:
-        labels = {"teacher": TEACHER_TITLE, **{name: v.title for name, v in VARIANTS.items()}}
+        # Short labels (the models' names); what they measure is said once, above them.
+        labels = {"teacher": t("distillation.live.teacher")}
+        labels |= {name: t_or(f"distillation.live.{name}", v.title) for name, v in VARIANTS.items()}
         shown = [role for role in labels if role in latest]
+        st.caption(t("distillation.live.latest_accuracy"))
         for col, role in zip(st.columns(max(4, len(shown))), shown, strict=False):
-            col.metric(f"{labels[role]}: test accuracy", f"{100 * latest[role]['test_accuracy']:.1f}%", border=True)
+            col.metric(labels[role], f"{100 * latest[role]['test_accuracy']:.1f}%", border=True)
     # Keyed by the epochs drawn, not job.version (that moves with every progress event): tabs polling at
     # different moments share one set of figures until a curve really changes.
     draw_curves(job.history, key=f"live_{job.id}", max_points=LIVE_POINTS, version=len(job.history))
@@ -487,7 +666,6 @@ def live_panel(manager: JobManager, visitor: str) -> None:
     """Polled: the queue, and the watched job while it is queued or running."""
     if room_moved(manager):
         st.rerun(scope="app")
-    queue_panel(manager, visitor)
     watched = st.session_state.get("distill_job")
     snap = manager.snapshot(watched) if watched else None
     if snap is None and not watched:
@@ -499,6 +677,8 @@ def live_panel(manager: JobManager, visitor: str) -> None:
     if snap is not None and snap.active:
         with st.container(key="distill_live"):
             live_job(snap, visitor)
+    # The queue under the live chart: on a phone (one column) the chart is what a follower came for.
+    queue_panel(manager, visitor)
     # The watched job finished, or a job appeared, since the whole page was drawn: redraw it all
     # (results come from the store, and polling slows down).
     # ... or this tab should now poll at another pace (a watched job started, or everything went idle).
@@ -514,58 +694,64 @@ def show_storage_error(exc: StorageError) -> None:
 
 
 def stored_results(record: RunRecord, manager: JobManager) -> None:
-    st.subheader(f":material/analytics: Run `{record.id}`: {record.status}", anchor=False)
+    status = status_name(record.status)
+    st.subheader(t("distillation.run.heading", run=record.id, status=status), anchor=False)
     room_run_controls(record, manager)
-    st.caption(config_line(record.config) + f" · {pd.Timestamp(record.created_at, unit='s'):%Y-%m-%d %H:%M} UTC")
+    created = t("distillation.run.created", when=f"{pd.Timestamp(record.created_at, unit='s'):%Y-%m-%d %H:%M}")
+    st.caption(f"{config_line(record.config)} · {created}")
     if record.status == "failed":
-        st.error(f"This run failed: {record.error}", icon=":material/error:")
+        st.error(t("distillation.run.failed", error=record.error), icon=":material/error:")
     elif record.status == "cancelled":
-        st.info(f"This run was cancelled. {record.error or ''}", icon=":material/cancel:")
+        st.info(t("distillation.run.cancelled", error=record.error or ""), icon=":material/cancel:")
     elif record.status == "interrupted":
-        st.warning(f"This run was interrupted: {record.error}", icon=":material/warning:")
+        st.warning(t("distillation.run.interrupted", error=record.error), icon=":material/warning:")
     if record.results:
         results = record.results
         v = verdict(results)
-        (st.success if v.kind == "success" else st.warning)(v.headline, icon=":material/balance:")
-        st.caption(v.details)
-        cols = st.columns(5)
+        headline, details = verdict_text(results, v)
+        (st.success if v.kind == "success" else st.warning)(headline, icon=":material/balance:")
+        st.caption(details)
         acc = {
             r: 100 * results[r]["test_accuracy"]
             for r in ("teacher", "student", "baseline", "smoothing")
             if r in results
         }
-        cols[0].metric("Teacher", f"{acc['teacher']:.2f}%", border=True)
+        # Five boxes share a laptop's width: "Label smoothing" without "student", deltas in points.
+        cols = st.columns(5)
+        cols[0].metric(t("distillation.model.teacher"), f"{acc['teacher']:.2f}%", border=True)
         cols[1].metric(
-            "Distilled student", f"{acc['student']:.2f}%", delta=f"{v.gain_points:+.2f} vs baseline", border=True
+            t("distillation.model.student"),
+            f"{acc['student']:.2f}%",
+            delta=t("distillation.run.vs_baseline", gain=v.gain_points),
+            border=True,
+            help=t("distillation.run.vs_baseline_help"),
         )
-        cols[2].metric("Baseline student", f"{acc['baseline']:.2f}%", border=True)
+        cols[2].metric(t("distillation.model.baseline"), f"{acc['baseline']:.2f}%", border=True)
         if "smoothing" in acc:
-            cols[3].metric("Label smoothing student", f"{acc['smoothing']:.2f}%", border=True)
+            cols[3].metric(t("distillation.live.smoothing"), f"{acc['smoothing']:.2f}%", border=True)
         cols[4].metric(
-            "Gap closed",
-            "n/a" if v.gap_closed is None else f"{100 * v.gap_closed:.0f}%",
-            help="(distilled − baseline) / (teacher − baseline), in test accuracy.",
+            t("distillation.run.gap_closed"),
+            t("distillation.run.not_applicable") if v.gap_closed is None else f"{100 * v.gap_closed:.0f}%",
+            help=t("distillation.run.gap_closed_help"),
             border=True,
         )
         summary = summary_frame(results)
         st.dataframe(
-            summary,
+            translated_summary(summary),
             hide_index=True,
             width="stretch",
             key="distill_summary",
             placeholder="–",
-            column_config={
-                "test accuracy %": st.column_config.NumberColumn(format="%.2f"),
-                "size KiB": st.column_config.NumberColumn(format="%.1f"),
-                "smaller than teacher ×": st.column_config.NumberColumn(format="%.1f"),
-                "latency ms / batch": st.column_config.NumberColumn(format="%.3f"),
-                "agrees with teacher %": st.column_config.NumberColumn(format="%.1f"),
-            },
+            column_config=summary_columns(),
         )
         st.caption(
-            f"Latency: median time of one forward pass over a batch of {record.config.get('batch_size')} on "
-            f"{results.get('device', record.device)}. Run time {results.get('seconds', 0):.1f} s"
-            f"{' (teacher reused from the cache)' if results.get('teacher_from_cache') else ''}."
+            t(
+                "distillation.run.latency",
+                batch_size=record.config.get("batch_size"),
+                device=results.get("device", record.device),
+                seconds=results.get("seconds", 0),
+                cached=t("distillation.run.teacher_cached") if results.get("teacher_from_cache") else "",
+            )
         )
     if not record.history.empty:
         if record.results:
@@ -577,7 +763,7 @@ def stored_results(record: RunRecord, manager: JobManager) -> None:
             draw_curves(record.history, key=f"run_{record.id}", max_points=600, version=len(record.history))
         d1, d2 = st.columns(2)
         d1.download_button(
-            "Metrics (CSV)",
+            t("distillation.run.download_metrics"),
             metrics_csv(record.history),
             file_name=f"distillation-{record.id}-metrics.csv",
             mime="text/csv",
@@ -592,13 +778,13 @@ def stored_results(record: RunRecord, manager: JobManager) -> None:
         if record.status == "done" and weight_bytes is not None:
             st.page_link(
                 "pages/compress.py",
-                label="Compress this run: quantize its models to int8, int4, int2",
+                label=t("distillation.run.compress_link"),
                 icon=":material/compress:",
-                query_params={"run": record.id},
+                query_params={"run": record.id, **lang_query()},
             )
         if weight_bytes is not None:
             d2.download_button(
-                "Distilled student weights (safetensors)",
+                t("distillation.run.download_weights"),
                 weight_bytes,
                 file_name=f"distillation-{record.id}-student.safetensors",
                 mime="application/octet-stream",
@@ -608,36 +794,38 @@ def stored_results(record: RunRecord, manager: JobManager) -> None:
 
 
 def history_panel(manager: JobManager) -> None:
-    st.subheader(":material/history: Run history", anchor=False)
+    st.subheader(t("distillation.history.heading"), anchor=False)
     try:
         runs = manager.store.list_runs(limit=50)
     except StorageError as exc:
         show_storage_error(exc)
         return
     if runs.empty:
-        st.caption("No runs yet.")
+        st.caption(t("distillation.history.empty"))
         return
+    shown = runs.drop(columns=["error"]).assign(status=runs["status"].map(status_name))
     st.dataframe(
-        runs.drop(columns=["error"]),
+        shown,
         hide_index=True,
         width="stretch",
         key="distill_history_table",
         placeholder="–",
-        column_config={
-            "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
-            **{
-                c: st.column_config.NumberColumn(format="%.2f")
-                for c in ("teacher %", *(v.history_column for v in VARIANTS.values()))
-            },
-        },
+        column_config=history_columns(),
     )
     labels = {
-        row.id: f"{row.id} · {row.created:%Y-%m-%d %H:%M} · {row.dataset} · {row.student} ← {row.teacher} · {row.epochs} epochs"
+        row.id: t(
+            "distillation.history.option",
+            run=row.id,
+            created=f"{row.created:%m-%d %H:%M}",
+            dataset=row.dataset,
+        )
         for row in runs.itertuples()
     }
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
-    choice = c1.selectbox("Reopen a run", list(labels), format_func=labels.get, key="distill_reopen_choice")
-    if c2.button("Open", key="distill_reopen", icon=":material/open_in_new:"):
+    choice = c1.selectbox(
+        t("distillation.history.reopen"), list(labels), format_func=labels.get, key="distill_reopen_choice"
+    )
+    if c2.button(t("distillation.history.open"), key="distill_reopen", icon=":material/open_in_new:"):
         st.session_state["distill_job"] = choice
         st.session_state["distill_job_chosen"] = True
         st.rerun()
@@ -647,7 +835,7 @@ def history_panel(manager: JobManager) -> None:
 def _follow_param(raw: str) -> bool:
     value = raw.strip().lower()
     if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-        raise ValueError("use follow=1 to follow the room's run, follow=0 not to.")
+        raise ValueError(t("distillation.room.follow_bad"))
     return value in ("1", "true", "yes", "on")
 
 
@@ -661,7 +849,7 @@ def current_room_focus(manager: JobManager) -> RoomFocus | None:
     running = [j.id for j in manager.jobs(include_finished=False) if j.status == "running"]
     try:
         return room_focus(running, RoomPin(manager.store.runs_dir), manager.store)
-    except (StorageError, OSError):
+    except (StorageError, OSError):  # an unusable runs folder: the history panel says why; nothing to follow
         return None
 
 
@@ -688,8 +876,8 @@ def room_moved(manager: JobManager) -> bool:
 def room_banner(focus: RoomFocus | None) -> None:
     if focus is None:
         return
-    hint = ROOM_TEXT["follow_on"] if st.session_state.get("distill_follow") else ROOM_TEXT["follow_hint"]
-    st.caption(f":material/cast: {ROOM_TEXT[focus.kind]} {hint}")
+    hint = room_text("follow_on") if st.session_state.get("distill_follow") else room_text("follow_hint")
+    st.caption(f":material/cast: {room_text(focus.kind)} {hint}")
 
 
 def room_run_controls(record: RunRecord, manager: JobManager) -> None:
@@ -697,41 +885,37 @@ def room_run_controls(record: RunRecord, manager: JobManager) -> None:
     pin = RoomPin(manager.store.runs_dir)
     pinned = pin.get() == record.id
     if pinned:
-        st.caption(f":material/push_pin: {ROOM_TEXT['pinned_badge']}")
+        st.caption(f":material/push_pin: {room_text('pinned_badge')}")
     if record.status != "done" or not is_presenter():
         return
     try:
         if pinned:
-            if st.button(ROOM_TEXT["unpin"], key=f"distill_unpin_{record.id}", icon=":material/keep_off:"):
+            if st.button(room_text("unpin"), key=f"distill_unpin_{record.id}", icon=":material/keep_off:"):
                 pin.clear()
                 st.rerun()
-        elif st.button(ROOM_TEXT["pin"], key=f"distill_pin_{record.id}", icon=":material/push_pin:"):
+        elif st.button(room_text("pin"), key=f"distill_pin_{record.id}", icon=":material/push_pin:"):
             pin.set(record.id)
             st.rerun()
     except (OSError, ValueError) as exc:
-        show_error(exc, ROOM_TEXT["pin_failed"])
+        show_error(exc, room_text("pin_failed"))
 
 
 def presenter_panel() -> None:
     """Under the queue: the presenter's sign-in (a password field) and what the presenter may do."""
-    with st.expander(ROOM_TEXT["presenter"], icon=":material/co_present:", expanded=False):
-        st.caption(ROOM_TEXT["presenter_powers"])
+    with st.expander(room_text("presenter"), icon=":material/co_present:", expanded=False):
+        st.caption(room_text("presenter_powers"))
         presenter_login("trainer")
 
 
 # --- the page -----------------------------------------------------------------------------------------------
 require_router()
-st.title("Distillation trainer", anchor=False)
-st.markdown(
-    "Train a **teacher**, then distil a small **student** from its softened outputs "
-    "(Hinton, Vinyals & Dean, 2015), and compare it with **the same student trained alone**: same initial "
-    "weights, same batches, same epochs. Distillation does not always win; every run shows what really happened."
-)
+st.title(t("distillation.title"), anchor=False)
+st.markdown(t("distillation.intro"))
 try:
     settings = Settings.from_env()
     manager = get_manager(settings)
 except (ValueError, OSError) as exc:
-    show_error(exc, "The trainer cannot start")
+    show_error(exc, t("distillation.cannot_start"))
     st.stop()
 
 visitor = visitor_id()
@@ -740,24 +924,17 @@ apply_deep_link(settings.max_epochs)
 if "distill_follow" not in st.session_state:
     st.session_state["distill_follow"] = query_param("follow", _follow_param, False)
 
-with st.expander(":material/school: The loss, and what alpha means here", expanded=False):
+with st.expander(t("distillation.loss.heading"), expanded=False):
+    # The formula on two lines and the whole width: on one line it was cut at 1280 px and on a phone.
+    st.latex(
+        r"\begin{aligned}L &= \alpha\,T^2\,\mathrm{KL}\big(\sigma(t/T)\,\|\,\sigma(s/T)\big)"
+        r"\\ &\quad + (1-\alpha)\,\mathrm{CE}(s, y)\end{aligned}"
+    )
     left, right = st.columns([1, 1], gap="large")
-    left.latex(r"\alpha\,T^2\,\mathrm{KL}\big(\sigma(t/T)\,\|\,\sigma(s/T)\big) + (1-\alpha)\,\mathrm{CE}(s, y)")
-    left.caption(
-        "t, s: teacher and student logits; σ: softmax; y: the label; KL averaged per example (batchmean). "
-        "**alpha weights the soft (teacher) term**, as in Hinton et al. and haitongli's code "
-        "(torchdistill puts alpha on the cross-entropy instead)."
-    )
-    right.caption(
-        "A higher T spreads the teacher's probability over the wrong classes, which tells the student which "
-        "mistakes are almost right. T² keeps the soft gradients' size as T changes. "
-        "Default run: digits (20% for training), the small CNN teacher (150 epochs with 1-pixel shifts), the "
-        "article's MLP student 64-128-10 for 1000 epochs, T = 4, alpha = 0.9, Adam 3e-3 with a cosine schedule. "
-        "How long it takes and how often distillation wins over seeds (and whether label smoothing alone does as "
-        "well) are measured by benchmarks/distillation_quality.py; the README lists the figures."
-    )
+    left.caption(t("distillation.loss.symbols"))
+    right.caption(t("distillation.loss.explain"))
 if st.session_state.get("distill_follow"):  # a projector: the room's run first, the form folded away
-    with st.expander(ROOM_TEXT["form_folded"], icon=":material/tune:", expanded=False):
+    with st.expander(room_text("form_folded"), icon=":material/tune:", expanded=False):
         training_form(settings, manager, visitor)
 else:
     training_form(settings, manager, visitor)
@@ -784,10 +961,7 @@ if watched_id and (watched is None or not watched.active):
         stored_results(record, manager)
 
 history_panel(manager)
-with st.expander(":material/bug_report: The article's code vs this trainer"):
-    st.markdown(
-        "The article's programming problem 2 distils knowledge in a few lines. Each line hides a mistake; "
-        "here is what each one does and what this trainer does instead."
-    )
-    st.dataframe(ARTICLE_BUGS, hide_index=True, width="stretch", key="distill_article_table")
-st.caption(f"Page drawn at {time.strftime('%H:%M:%S')} · your visitor id `{visitor}`.")
+with st.expander(t("distillation.article.heading")):
+    st.markdown(t("distillation.article.intro"))
+    st.table(article_table())
+st.caption(t("distillation.footer", time=time.strftime("%H:%M:%S"), visitor=visitor))

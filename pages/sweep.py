@@ -28,72 +28,18 @@ from compression.distillation.sweep import (
     sweep_history_frame,
 )
 from compression.distillation.trainer import TrainConfig, parse_field
-from pages._shared import is_presenter, presenter_login, query_param, require_router, show_error, visitor_id
+from compression.i18n import CatalogueError
+from pages._shared import (
+    get_manager,
+    is_presenter,
+    presenter_login,
+    query_param,
+    require_router,
+    show_error,
+    t,
+    visitor_id,
+)
 
-TEXT = {
-    "title": "Distillation sweep",
-    "intro": (
-        "Which **temperature T** and **alpha** distil best, and does it matter? Every cell of a T × alpha grid "
-        "trains a copy of the same student from the same teacher, initial weights and batches; the copies train "
-        "together as **one batched job** (stacked weights), next to two controls: the **baseline** (the student "
-        "alone) and **label smoothing** (softer targets without a teacher). alpha weights the teacher's soft term, "
-        "1 − alpha the labels."
-    ),
-    "mode": "How to fill the grid",
-    "mode_room": "The room fills it",
-    "mode_grid": "Choose a grid",
-    "settings": "Settings shared by every cell",
-    "dataset": "Dataset",
-    "teacher": "Teacher",
-    "student": "Student",
-    "epochs": "Student epochs",
-    "teacher_epochs": "Teacher epochs (0 = preset's)",
-    "seeds": "Seeds per cell",
-    "seeds_help": "3 seeds train every cell three times from different initial weights and batch orders: the "
-    "spread measures the seed-to-seed noise, so the verdict can tell a real lead from luck.",
-    "temperatures": "Temperatures T",
-    "alphas": "alpha values",
-    "grid_count": "{cells} cells + {controls} controls × {seeds} seed(s) = **{students} students** in one job.",
-    "start_grid": "Train the grid",
-    "room_header": "Submit your cell",
-    "room_caption": "Each learner picks one (T, alpha); the presenter trains everything submitted as one job.",
-    "your_t": "Your temperature T",
-    "your_alpha": "Your alpha",
-    "submit_cell": "Submit my cell",
-    "submitted": "Your cell T = {t:g}, alpha = {a:g} is in.",
-    "yours": "Your cell: T = {t:g}, alpha = {a:g}.",
-    "room_table": "**:material/groups: Cells submitted** · {n} distinct",
-    "room_empty": "No cell submitted yet.",
-    "presenter": "Presenter",
-    "start_room": "Start the sweep with everything submitted",
-    "clear_room": "Clear the submissions",
-    "nothing_submitted": "Nobody has submitted a cell yet.",
-    "not_started": "Not started",
-    "queued_toast": "Sweep {id} is {where}.",
-    "live_header": ":material/monitoring: Live: every cell's test accuracy",
-    "waiting": "Sweep `{id}` is waiting: position {position} in the queue. It starts when the device is free.",
-    "status": "{phase} · {message} (started by {who})",
-    "you": "you",
-    "other": "another visitor",
-    "cancel": "Cancel",
-    "results": ":material/analytics: Sweep `{id}`: {status}",
-    "failed": "This sweep failed: {error}",
-    "cancelled": "This sweep was cancelled.",
-    "interrupted": "This sweep was interrupted: {error}",
-    "heat_acc": "Test accuracy (%) over T × alpha",
-    "heat_gain": "Gain over the baseline (points)",
-    "controls": "Controls: baseline {baseline}, label smoothing {smoothing}, teacher {teacher}.",
-    "table": "Every cell (mean over seeds)",
-    "download_csv": "Cells (CSV)",
-    "download_metrics": "Per-epoch metrics (CSV)",
-    "download_best": "Best student's weights (safetensors)",
-    "history": ":material/history: Sweep history",
-    "no_history": "No sweep yet.",
-    "reopen": "Reopen a sweep",
-    "open": "Open",
-    "seconds": "{students} students in {seconds:.1f} s on {device}{cache}.",
-    "cache": " (teacher reused from the cache)",
-}
 POLL_ACTIVE_S = 1.0
 POLL_ROOM_S = 3.0
 LIVE_POINTS = 150
@@ -102,14 +48,18 @@ ALPHA_OPTIONS = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
 CONTROL_COLORS = {"baseline": "#e07b39", "smoothing": "#3a9d5d", "teacher": "#1c2333"}
 
 
-# The same function, source and (script) module as pages/distillation.py's: Streamlit keys st.cache_resource
-# by module, name and source, so both pages share ONE JobManager and one queue (tests/app/test_sweep.py checks
-# the two stay identical).
-@st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))
-def get_manager(settings: Settings) -> JobManager:
-    """One JobManager per server process (per settings), shared by every session. Training runs in a worker
-    process, so it never holds the server's GIL (see compression/distillation/jobs.py)."""
-    return JobManager.from_settings(settings, executor="process")
+def t_or(key: str, fallback: str) -> str:
+    """t(key) when the catalogues hold `key`, else `fallback` (registry entries without a translation)."""
+    try:
+        return t(key)
+    except CatalogueError:
+        return fallback
+
+
+def preset_title(name: str) -> str:
+    """A teacher or student preset's short name (the trainer page's), in the visitor's language."""
+    preset = TEACHER_PRESETS.get(name) or STUDENT_PRESETS[name]
+    return t_or(f"distillation.presets.{name.replace('-', '_')}.title", preset.spec.title)
 
 
 @st.cache_resource(show_spinner=False)
@@ -132,7 +82,7 @@ def apply_deep_link(max_epochs: int) -> None:
 
     def teacher_epochs(raw: str) -> int:
         if not raw.isdigit() or not 0 <= int(raw) <= max_epochs:
-            raise ValueError(f"teacher_epochs must be a whole number from 0 to {max_epochs}.")
+            raise ValueError(t("sweep.teacher_epochs_bad", max_epochs=max_epochs))
         return int(raw)
 
     value = query_param("teacher_epochs", teacher_epochs, None)
@@ -142,20 +92,30 @@ def apply_deep_link(max_epochs: int) -> None:
 
 def base_config(settings: Settings) -> tuple[TrainConfig, int]:
     """The shared settings expander -> (base TrainConfig, seeds per cell)."""
-    with st.expander(f":material/settings: {TEXT['settings']}", expanded=False):
+    with st.expander(f":material/settings: {t('sweep.settings')}", expanded=False):
         c1, c2, c3 = st.columns(3)
-        dataset = c1.selectbox(TEXT["dataset"], list(DATASETS), key="sweep_dataset")
-        teacher = c2.selectbox(TEXT["teacher"], list(TEACHER_PRESETS), key="sweep_teacher")
-        student = c3.selectbox(TEXT["student"], list(STUDENT_PRESETS), key="sweep_student")
+        dataset = c1.selectbox(t("sweep.dataset"), list(DATASETS), key="sweep_dataset")
+        teacher = c2.selectbox(
+            t("sweep.teacher"),
+            list(TEACHER_PRESETS),
+            format_func={n: preset_title(n) for n in TEACHER_PRESETS}.get,
+            key="sweep_teacher",
+        )
+        student = c3.selectbox(
+            t("sweep.student"),
+            list(STUDENT_PRESETS),
+            format_func={n: preset_title(n) for n in STUDENT_PRESETS}.get,
+            key="sweep_student",
+        )
         c4, c5, c6 = st.columns(3)
         st.session_state.setdefault("sweep_epochs", 300)
         st.session_state.setdefault("sweep_teacher_epochs", 0)
         epochs = c4.number_input(
-            TEXT["epochs"], min_value=1, max_value=settings.max_epochs, step=50, key="sweep_epochs"
+            t("sweep.epochs"), min_value=1, max_value=settings.max_epochs, step=50, key="sweep_epochs"
         )
-        teacher_epochs = c5.number_input(TEXT["teacher_epochs"], min_value=0, step=10, key="sweep_teacher_epochs")
+        teacher_epochs = c5.number_input(t("sweep.teacher_epochs"), min_value=0, step=10, key="sweep_teacher_epochs")
         seeds = c6.segmented_control(
-            TEXT["seeds"], [1, 3], default=1, key="sweep_seeds", help=TEXT["seeds_help"], required=True
+            t("sweep.seeds"), [1, 3], default=1, key="sweep_seeds", help=t("sweep.seeds_help"), required=True
         )
     base = TrainConfig(
         dataset=dataset,
@@ -172,63 +132,65 @@ def submit_sweep(manager: JobManager, sweep: SweepConfig, visitor: str) -> JobSn
     try:
         job = manager.submit(sweep, owner=visitor)
     except ValueError as exc:
-        show_error(exc, TEXT["not_started"])
+        show_error(exc, t("sweep.not_started"))
         return None
     st.session_state["sweep_job"] = job.id
-    where = "running now" if job.status == "running" else f"queued, position {job.position}"
-    st.toast(TEXT["queued_toast"].format(id=job.id, where=where), icon=":material/grid_on:")
+    where = t("sweep.where_running") if job.status == "running" else t("sweep.where_queued", position=job.position)
+    st.toast(t("sweep.queued_toast", id=job.id, where=where), icon=":material/grid_on:")
     return job
 
 
 def grid_form(manager: JobManager, base: TrainConfig, seeds: int, visitor: str) -> None:
     c1, c2 = st.columns(2)
     temperatures = c1.multiselect(
-        TEXT["temperatures"], T_OPTIONS, default=list(DEFAULT_TEMPERATURES), key="sweep_grid_t"
+        t("sweep.temperatures"), T_OPTIONS, default=list(DEFAULT_TEMPERATURES), key="sweep_grid_t"
     )
-    alphas = c2.multiselect(TEXT["alphas"], ALPHA_OPTIONS, default=list(DEFAULT_ALPHAS), key="sweep_grid_alpha")
+    alphas = c2.multiselect(t("sweep.alphas"), ALPHA_OPTIONS, default=list(DEFAULT_ALPHAS), key="sweep_grid_alpha")
     sweep = SweepConfig.grid(base, tuple(sorted(temperatures)), tuple(sorted(alphas)), seeds=seeds)
     controls = 2 if base.label_smoothing > 0 else 1
     st.markdown(
-        TEXT["grid_count"].format(
-            cells=len(sweep.cells), controls=controls, seeds=seeds, students=len(sweep.students())
-        )
+        t("sweep.grid_count", cells=len(sweep.cells), controls=controls, seeds=seeds, students=len(sweep.students()))
     )
-    if st.button(TEXT["start_grid"], key="sweep_grid_start", type="primary", icon=":material/play_arrow:"):
+    if st.button(t("sweep.start_grid"), key="sweep_grid_start", type="primary", icon=":material/play_arrow:"):
         submit_sweep(manager, sweep, visitor)
 
 
 def room_form(room: SweepRoom, visitor: str) -> None:
-    st.markdown(f"**{TEXT['room_header']}**")
-    st.caption(TEXT["room_caption"])
+    st.markdown(f"**{t('sweep.room_header')}**")
+    st.caption(t("sweep.room_caption"))
     c1, c2, c3 = st.columns([2, 2, 2], vertical_alignment="bottom")
-    t = c1.number_input(TEXT["your_t"], min_value=0.1, max_value=100.0, value=4.0, step=1.0, key="sweep_room_t")
-    a = c2.number_input(TEXT["your_alpha"], min_value=0.0, max_value=1.0, value=0.9, step=0.1, key="sweep_room_alpha")
-    if c3.button(TEXT["submit_cell"], key="sweep_room_submit", icon=":material/send:"):
+    temperature = c1.number_input(
+        t("sweep.your_t"), min_value=0.1, max_value=100.0, value=4.0, step=1.0, key="sweep_room_t"
+    )
+    a = c2.number_input(
+        t("sweep.your_alpha"), min_value=0.0, max_value=1.0, value=0.9, step=0.1, key="sweep_room_alpha"
+    )
+    if c3.button(t("sweep.submit_cell"), key="sweep_room_submit", icon=":material/send:"):
         try:
-            t, a = room.submit(visitor, t, a)
+            temperature, a = room.submit(visitor, temperature, a)
         except ValueError as exc:
-            show_error(exc, TEXT["not_started"])
+            show_error(exc, t("sweep.not_started"))
         else:
-            st.toast(TEXT["submitted"].format(t=t, a=a), icon=":material/check:")
+            st.toast(t("sweep.submitted", t=temperature, a=a), icon=":material/check:")
 
 
 def room_panel(room: SweepRoom, visitor: str) -> None:
     """Polled: the cells the room has submitted; a sweep the presenter started redraws the whole page."""
     cells = room.cells()
     with st.container(border=True, key="sweep_room"):
-        st.markdown(TEXT["room_table"].format(n=len(cells)))
+        st.markdown(t("sweep.room_table", n=len(cells)))
         mine = room.mine(visitor)
         if mine is not None:
-            st.caption(TEXT["yours"].format(t=mine[0], a=mine[1]))
+            st.caption(t("sweep.yours", t=mine[0], a=mine[1]))
         if cells:
             st.dataframe(
-                pd.DataFrame(cells).rename(columns={"temperature": "T", "alpha": "alpha", "learners": "learners"}),
+                pd.DataFrame(cells).rename(columns={"temperature": "T", "learners": t("sweep.room_learners")}),
                 hide_index=True,
                 width="stretch",
                 key="sweep_room_table",
             )
         else:
-            st.caption(TEXT["room_empty"])
+            st.caption(t("sweep.room_empty"))
     if room.job_id and room.job_id != st.session_state.get("sweep_room_seen"):
         st.session_state["sweep_room_seen"] = room.job_id
         st.session_state["sweep_job"] = room.job_id
@@ -237,20 +199,20 @@ def room_panel(room: SweepRoom, visitor: str) -> None:
 
 def presenter_controls(manager: JobManager, room: SweepRoom, base: TrainConfig, seeds: int, visitor: str) -> None:
     with st.container(border=True, key="sweep_presenter"):
-        st.markdown(f"**:material/co_present: {TEXT['presenter']}**")
+        st.markdown(f"**:material/co_present: {t('sweep.presenter')}**")
         if not presenter_login("sweep"):
             return
         c1, c2 = st.columns(2)
-        if c1.button(TEXT["start_room"], key="sweep_room_start", type="primary", icon=":material/play_arrow:"):
+        if c1.button(t("sweep.start_room"), key="sweep_room_start", type="primary", icon=":material/play_arrow:"):
             cells = tuple((c["temperature"], c["alpha"]) for c in room.cells())
             if not cells:
-                st.warning(TEXT["nothing_submitted"], icon=":material/info:")
+                st.warning(t("sweep.nothing_submitted"), icon=":material/info:")
             else:
                 job = submit_sweep(manager, SweepConfig(base, cells, seeds=seeds), visitor)
                 if job is not None:
                     room.started(job.id)
                     st.session_state["sweep_room_seen"] = job.id
-        if c2.button(TEXT["clear_room"], key="sweep_room_clear", icon=":material/delete_sweep:"):
+        if c2.button(t("sweep.clear_room"), key="sweep_room_clear", icon=":material/delete_sweep:"):
             room.clear()
 
 
@@ -267,12 +229,13 @@ def curves(history: list[dict] | pd.DataFrame, key: str, max_points: int | None)
         kind = name.split(" ")[0]
         style = {"color": CONTROL_COLORS[kind], "dash": "dash" if kind != "teacher" else "dot", "width": 3} if (
             kind in CONTROL_COLORS) else {"width": 1.5}  # fmt: skip
-        fig.add_trace(go.Scatter(x=group["epoch"], y=group["test accuracy %"], name=name, mode="lines", line=style))
+        shown = name.replace(kind, t(f"sweep.kind.{kind}"), 1) if kind in CONTROL_COLORS else name
+        fig.add_trace(go.Scatter(x=group["epoch"], y=group["test accuracy %"], name=shown, mode="lines", line=style))
     students = frame[frame["model"] != "teacher"]["test accuracy %"]
     low = float(students.quantile(0.1)) if not students.empty else 0.0
     fig.update_layout(height=420, margin={"t": 30, "b": 40}, legend={"orientation": "h", "y": -0.2}, hovermode="x")
-    fig.update_xaxes(title="epoch")
-    fig.update_yaxes(title="test accuracy (%)", range=[max(0.0, low - 5), 100.5])
+    fig.update_xaxes(title=t("sweep.epoch_axis"))
+    fig.update_yaxes(title=t("sweep.accuracy_axis"), range=[max(0.0, low - 5), 100.5])
     st.plotly_chart(fig, key=key, width="stretch")
 
 
@@ -286,17 +249,23 @@ def live_panel(manager: JobManager, visitor: str) -> None:
             st.rerun(scope="app")  # it finished since the page was drawn: draw the results
         return
     with st.container(key="sweep_live"):
-        st.subheader(TEXT["live_header"], anchor=False)
+        st.subheader(t("sweep.live_header"), anchor=False)
         if snap.status == "queued":
-            st.info(TEXT["waiting"].format(id=snap.id, position=snap.position), icon=":material/hourglass_top:")
+            st.info(t("sweep.waiting", id=snap.id, position=snap.position), icon=":material/hourglass_top:")
         else:
-            who = TEXT["you"] if snap.owner == visitor else TEXT["other"]
+            who = t("sweep.you") if snap.owner == visitor else t("sweep.other")
             st.progress(
-                min(1.0, snap.fraction), text=TEXT["status"].format(phase=snap.phase, message=snap.message, who=who)
+                min(1.0, snap.fraction),
+                text=t(
+                    "sweep.status",
+                    phase=t_or(f"distillation.phase.{snap.phase}", snap.phase),
+                    message=snap.message,
+                    who=who,
+                ),
             )
             curves(snap.history, key=f"sweep_live_{snap.id}", max_points=LIVE_POINTS)
         st.button(
-            TEXT["cancel"],
+            t("sweep.cancel"),
             key=f"sweep_cancel_{snap.id}",
             icon=":material/cancel:",
             disabled=snap.owner != visitor or snap.cancel_requested,
@@ -314,7 +283,9 @@ def heatmap(pivot: pd.DataFrame, title: str, *, center: float | None, marks: dic
         low, high = min(low, value), max(high, value)
     colorbar: dict = {"title": {"text": ""}}
     if marks:
-        colorbar.update(tickvals=list(marks.values()), ticktext=[f"{k} {v:{fmt}}" for k, v in marks.items()])
+        colorbar.update(
+            tickvals=list(marks.values()), ticktext=[f"{t(f'sweep.kind.{k}')} {v:{fmt}}" for k, v in marks.items()]
+        )
     kwargs: dict = {"zmin": low, "zmax": high, "colorscale": "Viridis"}
     if center is not None:
         span = max(abs(low - center), abs(high - center), 1e-6)
@@ -323,7 +294,7 @@ def heatmap(pivot: pd.DataFrame, title: str, *, center: float | None, marks: dic
         go.Heatmap(
             z=z,
             x=[f"α={a:g}" for a in pivot.columns],
-            y=[f"T={t:g}" for t in pivot.index],
+            y=[f"T={temperature:g}" for temperature in pivot.index],
             text=[[("" if pd.isna(v) else f"{v:{fmt}}") for v in row] for row in z],
             texttemplate="%{text}",
             colorbar=colorbar,
@@ -338,13 +309,14 @@ def heatmap(pivot: pd.DataFrame, title: str, *, center: float | None, marks: dic
 
 
 def stored_results(record: SweepRecord, manager: JobManager) -> None:
-    st.subheader(TEXT["results"].format(id=record.id, status=record.status), anchor=False)
+    status = t_or(f"distillation.state.{record.status}", record.status)
+    st.subheader(t("sweep.results", id=record.id, status=status), anchor=False)
     if record.status == "failed":
-        st.error(TEXT["failed"].format(error=record.error), icon=":material/error:")
+        st.error(t("sweep.failed", error=record.error), icon=":material/error:")
     elif record.status == "cancelled":
-        st.info(TEXT["cancelled"], icon=":material/cancel:")
+        st.info(t("sweep.cancelled"), icon=":material/cancel:")
     elif record.status == "interrupted":
-        st.warning(TEXT["interrupted"].format(error=record.error), icon=":material/warning:")
+        st.warning(t("sweep.interrupted", error=record.error), icon=":material/warning:")
     results = record.results
     if not results:
         return
@@ -356,7 +328,8 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
     accuracy, gain, controls = heatmap_frames(summary)
     teacher = 100 * results["teacher"]["test_accuracy"]
     st.caption(
-        TEXT["controls"].format(
+        t(
+            "sweep.controls",
             baseline=f"{controls['baseline']:.2f}%" if "baseline" in controls else "n/a",
             smoothing=f"{controls['smoothing']:.2f}%" if "smoothing" in controls else "n/a",
             teacher=f"{teacher:.2f}%",
@@ -366,7 +339,7 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
         left, right = st.columns(2)
         with left, st.container(key="sweep_heatmap_accuracy"):
             st.plotly_chart(
-                heatmap(accuracy, TEXT["heat_acc"], center=None, marks=controls, fmt=".1f"),
+                heatmap(accuracy, t("sweep.heat_acc"), center=None, marks=controls, fmt=".1f"),
                 key=f"sweep_heat_acc_{record.id}",
                 width="stretch",
             )
@@ -376,7 +349,7 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
                 marks["smoothing"] = controls["smoothing"] - controls["baseline"]
             with right, st.container(key="sweep_heatmap_gain"):
                 st.plotly_chart(
-                    heatmap(gain, TEXT["heat_gain"], center=0.0, marks=marks, fmt="+.1f"),
+                    heatmap(gain, t("sweep.heat_gain"), center=0.0, marks=marks, fmt="+.1f"),
                     key=f"sweep_heat_gain_{record.id}",
                     width="stretch",
                 )
@@ -384,84 +357,113 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
     if not table.empty:
         table = table.assign(
             **{"test accuracy %": 100 * table["test_accuracy"], "± std": 100 * table["std"].astype(float)}
-        )[["name", "kind", "temperature", "alpha", "seeds", "test accuracy %", "± std", "agreement"]]
-        st.markdown(f"**{TEXT['table']}**")
+        )[["name", "test accuracy %", "± std", "kind", "temperature", "alpha", "seeds", "agreement"]]
+        table = table.assign(kind=table["kind"].map(lambda k: t_or(f"sweep.kind.{k}", k)))
+        st.markdown(f"**{t('sweep.table')}**")
         st.dataframe(
             table.sort_values("test accuracy %", ascending=False),
             hide_index=True,
             width="stretch",
             key="sweep_cells_table",
             column_config={
-                "test accuracy %": st.column_config.NumberColumn(format="%.2f"),
-                "± std": st.column_config.NumberColumn(format="%.2f"),
-                "agreement": st.column_config.NumberColumn("agrees with teacher", format="percent"),
+                "name": st.column_config.TextColumn(t("sweep.col.name"), pinned=True),
+                "kind": t("sweep.col.kind"),
+                "temperature": st.column_config.NumberColumn(t("sweep.col.temperature"), format="%g"),
+                "alpha": st.column_config.NumberColumn(t("sweep.col.alpha"), format="%g"),
+                "seeds": t("sweep.col.seeds"),
+                "test accuracy %": st.column_config.NumberColumn(t("sweep.col.test_accuracy"), format="%.2f"),
+                "± std": st.column_config.NumberColumn(t("sweep.col.std"), format="%.2f"),
+                "agreement": st.column_config.NumberColumn(t("sweep.col.agreement"), format="percent"),
             },
         )
     st.caption(
-        TEXT["seconds"].format(
+        t(
+            "sweep.seconds",
             students=len(record.cells),
             seconds=results.get("seconds", 0.0),
             device=results.get("device", record.device),
-            cache=TEXT["cache"] if results.get("teacher_from_cache") else "",
+            cache=t("sweep.cache") if results.get("teacher_from_cache") else "",
         )
     )
     if not record.history.empty:
         curves(record.history, key=f"sweep_run_{record.id}", max_points=300)
     d1, d2, d3 = st.columns(3)
     d1.download_button(
-        TEXT["download_csv"], summary_csv(summary), file_name=f"sweep-{record.id}-cells.csv", mime="text/csv",
+        t("sweep.download_csv"), summary_csv(summary), file_name=f"sweep-{record.id}-cells.csv", mime="text/csv",
         icon=":material/download:", key="sweep_download_cells",
     )  # fmt: skip
     d2.download_button(
-        TEXT["download_metrics"], metrics_csv(record.history), file_name=f"sweep-{record.id}-metrics.csv",
+        t("sweep.download_metrics"), metrics_csv(record.history), file_name=f"sweep-{record.id}-metrics.csv",
         mime="text/csv", icon=":material/download:", key="sweep_download_metrics",
     )  # fmt: skip
     best = manager.store.weights_path(record.id, "best")
     if best is not None:
         d3.download_button(
-            TEXT["download_best"], best.read_bytes(), file_name=f"sweep-{record.id}-best.safetensors",
+            t("sweep.download_best"), best.read_bytes(), file_name=f"sweep-{record.id}-best.safetensors",
             mime="application/octet-stream", icon=":material/download:", key="sweep_download_best",
         )  # fmt: skip
 
 
+def history_columns() -> dict:
+    """Sweep history columns with fixed widths, so the table fits a laptop; the date is in the Reopen label."""
+    text, number = st.column_config.TextColumn, st.column_config.NumberColumn
+    return {
+        "id": text(t("sweep.hist.id"), width=105, pinned=True),
+        "created": None,
+        "status": text(t("sweep.hist.status"), width=80),
+        "dataset": text(t("sweep.hist.dataset"), width=95),
+        "student": text(t("sweep.hist.student"), width=110),
+        "epochs": number(t("sweep.hist.epochs"), width=55),
+        "cells": number(t("sweep.hist.cells"), width=55),
+        "seeds": number(t("sweep.hist.seeds"), width=55),
+        "best cell": text(t("sweep.hist.best_cell"), width=90),
+        "best %": number(t("sweep.hist.best"), format="%.2f", width=70),
+        "baseline %": number(t("sweep.hist.baseline"), format="%.2f", width=80),
+    }
+
+
 def history_panel(manager: JobManager) -> None:
-    st.subheader(TEXT["history"], anchor=False)
+    st.subheader(t("sweep.history"), anchor=False)
     sweeps = manager.store.sweeps.list_sweeps(limit=50)
     if sweeps.empty:
-        st.caption(TEXT["no_history"])
+        st.caption(t("sweep.no_history"))
         return
+    shown = sweeps.drop(columns=["error"])
+    shown = shown.assign(status=shown["status"].map(lambda s: t_or(f"distillation.state.{s}", s)))
     st.dataframe(
-        sweeps.drop(columns=["error"]),
+        shown,
         hide_index=True,
         width="stretch",
         key="sweep_history_table",
-        column_config={
-            "created": st.column_config.DatetimeColumn("created (UTC)", format="YYYY-MM-DD HH:mm"),
-            "best %": st.column_config.NumberColumn(format="%.2f"),
-            "baseline %": st.column_config.NumberColumn(format="%.2f"),
-        },
+        column_config=history_columns(),
     )
     labels = {
-        row.id: f"{row.id} · {row.created:%Y-%m-%d %H:%M} · {row.dataset} · {row.cells} cells"
+        row.id: t(
+            "sweep.reopen_option",
+            id=row.id,
+            created=f"{row.created:%Y-%m-%d %H:%M}",
+            dataset=row.dataset,
+            cells=row.cells,
+        )
         for row in sweeps.itertuples()
     }
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
-    choice = c1.selectbox(TEXT["reopen"], list(labels), format_func=labels.get, key="sweep_reopen_choice")
-    if c2.button(TEXT["open"], key="sweep_reopen", icon=":material/open_in_new:"):
+    choice = c1.selectbox(t("sweep.reopen"), list(labels), format_func=labels.get, key="sweep_reopen_choice")
+    if c2.button(t("sweep.open"), key="sweep_reopen", icon=":material/open_in_new:"):
         st.session_state["sweep_job"] = choice
         st.rerun()
 
 
 # --- the page -------------------------------------------------------------------------------------------------
 require_router()
-st.title(TEXT["title"], anchor=False)
-st.markdown(TEXT["intro"])
+st.title(t("sweep.title"), anchor=False)
+st.markdown(t("sweep.intro"))
 try:
     settings = Settings.from_env()
     manager = get_manager(settings)
     _ = manager.store.sweeps  # creates the sweep tables (and marks sweeps a restart interrupted); not drawn
 except (ValueError, OSError) as exc:
-    show_error(exc, TEXT["not_started"])
+    show_error(exc, t("sweep.not_started"))
     st.stop()
 room = get_room()
 visitor = visitor_id()
@@ -469,10 +471,10 @@ visitor = visitor_id()
 apply_deep_link(settings.max_epochs)
 base, seeds = base_config(settings)
 mode = st.segmented_control(
-    TEXT["mode"],
+    t("sweep.mode"),
     ["room", "grid"],
     default="room",
-    format_func=lambda m: TEXT["mode_room"] if m == "room" else TEXT["mode_grid"],
+    format_func={"room": t("sweep.mode_room"), "grid": t("sweep.mode_grid")}.get,
     key="sweep_mode",
     required=True,
 )
@@ -501,4 +503,4 @@ if watched_id and not active:
         stored_results(record, manager)
 
 history_panel(manager)
-st.caption(f"Page drawn at {time.strftime('%H:%M:%S')}" + (" · presenter" if is_presenter() else ""))
+st.caption(t("sweep.footer", time=time.strftime("%H:%M:%S")) + (t("sweep.footer_presenter") if is_presenter() else ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -61,8 +62,80 @@ def test_page_opens_with_title_form_and_article_panel(open_page):
     assert at.number_input(key="distill_temperature").value == 4.0
     assert at.number_input(key="distill_alpha").value == 0.9
     assert "alpha weights the soft (teacher) term" in page_text(at)
-    article = frame_with(at, "The article's code")
+    article = at.table[0].value  # st.table: its explanations wrap instead of being cut
     assert "never trained" in " ".join(article["The article's code"])
+    assert "Trains the teacher first" in " ".join(article["This trainer"])
+
+
+def test_page_in_chinese_shows_chinese_chrome(open_page):
+    """?lang=zh: title, form, loss panel, article table and the queue in Chinese; option labels short."""
+    from compression.i18n import t
+
+    at = open_page(PAGE, query={"lang": "zh"})
+    assert_no_exception(at)
+    assert at.title[0].value == t("distillation.title", "zh") == "蒸馏训练器"
+    assert at.selectbox(key="distill_teacher").label == "教师模型"
+    assert at.selectbox(key="distill_teacher").options[0] == "小型 CNN · 151.3 k 个参数"
+    assert "- **小型 CNN**：卷积 32" in at.selectbox(key="distill_teacher").help
+    assert at.selectbox(key="distill_dataset").label.startswith("数据集（本服务器有 ")
+    assert at.number_input(key="distill_alpha").label == "alpha（教师项权重）"
+    text = page_text(at)
+    assert "训练队列" in text and "当前没有训练任务" in text
+    assert "alpha 加权的是软（教师）项" in text
+    article = at.table[0].value
+    assert list(article.columns) == ["原文代码", "本训练器"]
+    assert "从未训练过" in " ".join(article["原文代码"])
+    assert at.button(key="distill_train").label == "开始训练"
+    for english in ("Training queue", "Configure a run", "Run history", "Student epochs", "Presenter"):
+        assert english not in text + " ".join(e.label for e in at.expander), english
+
+
+def test_a_finished_run_in_chinese(open_page, tmp_path, monkeypatch):
+    """A stored run reopened with ?lang=zh: verdict, metrics, summary table and charts in Chinese, same figures.
+    (In a runs folder of its own: a finished run in the shared one would become the room's run of later tests.)"""
+    from compression.distillation.store import RunStore
+
+    monkeypatch.setenv("COMPRESSION_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    store = RunStore(tmp_path / "runs")
+    model = {"architecture": "mlp:128", "test_loss": 0.3, "params": 10, "size_bytes": 4096,
+             "compression_ratio": 2.0, "latency_ms": 0.1, "agreement": 0.8}  # fmt: skip
+    accuracy = {"teacher": 0.95, "student": 0.93, "baseline": 0.91, "smoothing": 0.94}
+    results = {role: {**model, "test_accuracy": acc} for role, acc in accuracy.items()}
+    store.create_run("zh_run", {"dataset": "digits", "epochs": 3, "batch_size": 64})
+    store.add_metrics(
+        "zh_run",
+        [
+            {
+                "model": role,
+                "epoch": epoch,
+                "train_loss": 1.0 / epoch,
+                "test_loss": 0.5,
+                "agreement": None,
+                "test_accuracy": acc - 0.1 / epoch,
+            }
+            for role, acc in accuracy.items()
+            for epoch in (1, 2, 3)
+        ],
+    )
+    store.finish("zh_run", results)
+    at = open_page(PAGE, query={"lang": "zh"})
+    at.selectbox(key="distill_reopen_choice").set_value("zh_run")
+    at.button(key="distill_reopen").click().run()
+    assert_no_exception(at)
+    text = page_text(at)
+    assert "运行 `zh_run`：已完成" in text
+    verdict = " ".join(str(x.value) for x in at.success)
+    assert verdict == "蒸馏获胜：93.00%，单独训练的同一学生模型为 91.00%（+2.00 个百分点）。", verdict
+    assert "标签平滑学生模型（没有教师）达到 94.00%，不低于蒸馏的学生模型" in text
+    assert "它弥合了基线与教师之间 50% 的差距。" in text
+    labels = {m.label: m for m in at.metric}
+    assert {"教师模型", "蒸馏学生模型", "基线学生模型", "标签平滑", "弥合的差距"} <= set(labels)
+    assert labels["弥合的差距"].value == "50%"
+    summary = frame_with(at, "比教师小 ×")
+    assert list(summary["模型"]) == ["教师模型", "蒸馏学生模型", "基线学生模型", "标签平滑学生模型"]
+    charts = " ".join(json.dumps(json.loads(c.proto.spec), ensure_ascii=False) for c in at.get("plotly_chart"))
+    assert "准确率与模型大小" in charts and "训练损失（对数坐标）" in charts and "蒸馏学生模型" in charts
+    assert "Accuracy against model size" not in charts and "Distilled student" not in charts
 
 
 @pytest.mark.parametrize(
@@ -204,7 +277,8 @@ def test_a_missing_dataset_is_marked_disabled_and_never_queued(open_page):
     warning = " ".join(str(w.value) for w in at.warning)
     assert "cifar-10-batches-py" in warning and "data_batch_1" in warning and "MNIST" not in warning
     assert at.button(key="distill_train").disabled
-    assert "distill_job_chosen" not in at.session_state  # nothing was submitted (a fresh visit may follow a run)
+    # Nothing was submitted (a fresh visit may still follow the room's latest run: distill_job, not chosen).
+    assert "distill_job_chosen" not in at.session_state
 
 
 def test_each_dataset_brings_its_own_defaults_the_same_as_the_cli(open_page):

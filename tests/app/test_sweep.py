@@ -47,15 +47,33 @@ def wait_for(at: AppTest, predicate, timeout: float = 180.0) -> None:
         assert_no_exception(at)
 
 
-def test_both_pages_share_one_job_manager_source():
-    """Streamlit keys st.cache_resource by module, name and source: the two get_manager must stay identical."""
+def test_both_pages_use_one_job_manager(open_page, monkeypatch):
+    """get_manager lives once, in pages/_shared.py: the trainer and the sweep page get the same JobManager
+    (one queue), built once however often and in whichever order the pages run."""
+    from compression.distillation.jobs import JobManager
+    from pages import _shared
 
-    def block(path: str) -> str:
-        text = (ROOT / path).read_text()
-        start = text.index("@st.cache_resource(show_spinner=False, on_release")
-        return text[start : text.index("\n\n\n", start)]
+    for path in ("pages/sweep.py", "pages/distillation.py"):
+        assert "def get_manager" not in (ROOT / path).read_text(), path
+    built = []
+    real = JobManager.from_settings.__func__
 
-    assert block("pages/sweep.py") == block("pages/distillation.py")
+    def spy(cls, settings, **kwargs):
+        manager = real(cls, settings, **kwargs)
+        built.append(manager)
+        return manager
+
+    monkeypatch.setattr(JobManager, "from_settings", classmethod(spy))
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    at.switch_page("pages/distillation.py").run()
+    assert_no_exception(at)
+    at.switch_page(PAGE).run()
+    assert_no_exception(at)
+    from compression.config import Settings
+
+    assert len(built) == 1, built
+    assert _shared.get_manager(Settings.from_env()) is built[0]
 
 
 def test_page_opens_in_room_mode_with_the_grid_count_in_grid_mode(open_page):
@@ -70,13 +88,33 @@ def test_page_opens_in_room_mode_with_the_grid_count_in_grid_mode(open_page):
     assert "**66 students**" in page_text(at)
 
 
+def test_page_in_chinese_shows_chinese_chrome(open_page):
+    """?lang=zh: the sweep page's title, room form, presenter box, grid form and settings in Chinese."""
+    from compression.i18n import t
+
+    at = open_page(PAGE, query={"lang": "zh"})
+    assert_no_exception(at)
+    assert at.title[0].value == t("sweep.title", "zh") == t("app.nav.sweep", "zh") == "蒸馏网格实验"
+    text = page_text(at)
+    assert "还没有人提交格子。" in text and "提交你的格子" in text
+    assert "主持人" in text and "Presenter" not in text
+    assert at.button(key="sweep_room_submit").label == "提交我的格子"
+    assert at.selectbox(key="sweep_teacher").options[0] == "小型 CNN"
+    at.segmented_control(key="sweep_mode").set_value("grid").run()
+    assert_no_exception(at)
+    assert "20 个格子 + 2 个对照 × 1 个种子 = 一个任务中的 **22 个学生模型**。" in page_text(at)
+    assert at.button(key="sweep_grid_start").label == "训练这个网格"
+    assert at.multiselect(key="sweep_grid_t").label == "温度 T"
+
+
 def test_a_refused_student_is_a_message_not_a_job(open_page, monkeypatch):
     monkeypatch.setenv("COMPRESSION_LAB_MAX_SWEEP_CELLS", "10")
     at = open_page(PAGE)
     at.segmented_control(key="sweep_mode").set_value("grid").run()
     at.button(key="sweep_grid_start").click().run()
     assert_no_exception(at)
-    shown = [str(e.value).replace("\\", "") for e in at.error]  # show_error escapes Markdown (MAX\_SWEEP...)
+    # show_error escapes Markdown: the setting's name is shown as COMPRESSION\\_LAB\\_MAX\\_SWEEP\\_CELLS (renders "_").
+    shown = [str(e.value).replace("\\_", "_") for e in at.error]
     assert any("at most 10" in text and "MAX_SWEEP_CELLS" in text for text in shown), shown
 
 
