@@ -246,14 +246,14 @@ if done.empty:
     st.stop()
 
 run_ids = [str(r) for r in done["id"]]
-labels = {
-    str(r["id"]): f"{r['id']} · {r['dataset']} · {r['teacher']} → {r['student']} · {r['created']:%Y-%m-%d %H:%M}"
-    for _, r in done.iterrows()
-}
+# Short enough for a phone's select box; the chosen run's models are in the caption below it.
+labels = {str(r["id"]): f"{r['created']:%m-%d %H:%M} · {r['dataset']} · {r['id']}" for _, r in done.iterrows()}
+models_of = {str(r["id"]): f"{r['teacher']} → {r['student']}" for _, r in done.iterrows()}
 init_state(run_ids)
 
 with st.container(border=True, key="compress_controls"):
     run_id = st.selectbox(tx("run"), run_ids, format_func=labels.get, key="compress_run", help=tx("run_help"))
+    st.caption(models_of.get(run_id, ""))
     c1, c2, c3 = st.columns([2, 2, 1])
     roles = c1.multiselect(
         tx("models"),
