@@ -282,21 +282,6 @@ def is_presenter() -> bool:
     return presenter_key_matches(st.session_state.get("_presenter_key"), configured)
 
 
-# English UI text of the presenter controls (the catalogues' presenter.* keys; presenter_text() gives them in
-# the visitor's language). Kept for pages that still import the English dict.
-PRESENTER_TEXT = {
-    "local_only": "Presenter controls appear only on the server's own machine. "
-    "Set COMPRESSION_LAB_PRESENTER_KEY on the server to let a presenter sign in from anywhere.",
-    "local_note": "You are the presenter because you use the server's own machine and no presenter key is set. "
-    "Set COMPRESSION_LAB_PRESENTER_KEY on the server to sign in from another machine.",
-    "key_label": "Presenter key",
-    "key_help": "The secret set on the server (COMPRESSION_LAB_PRESENTER_KEY). It stays on the server.",
-    "wrong_key": "That is not the presenter key.",
-    "signed_in": "You are the presenter in this browser tab.",
-    "sign_out": "Leave presenter mode",
-}
-
-
 def presenter_text(name: str) -> str:
     """The presenter controls' text `name` in this visitor's language (catalogue keys presenter.*)."""
     return t(f"presenter.{name}")

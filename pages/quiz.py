@@ -35,12 +35,12 @@ from compression.quiz import (
 )
 from pages._shared import (
     FEATURE_PAGES,
-    PRESENTER_TEXT,
     is_presenter,
     lang,
     lang_query,
     language_switch,
     presenter_login,
+    presenter_text,
     query_param,
     require_router,
     show_error,
@@ -560,7 +560,7 @@ def _on_reset(confirm: bool | None) -> None:
         return
     state.confirm_reset = False
     if confirm and not is_presenter():  # checked again at the click: the buttons show only to the presenter
-        state.message = PRESENTER_TEXT["wrong_key"]
+        state.message = presenter_text("wrong_key")
     elif confirm:
         try:
             removed = _room().reset()
