@@ -50,7 +50,7 @@ def test_short_run_live_chart_updates_and_final_table(page: Page, server, screen
     with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=5) as response:
         assert response.read().decode().strip() == "ok"
     assert time.monotonic() - started < 5
-    expect(page.locator(".st-key-distill_queue")).to_contain_text("started by you")
+    expect(page.locator(".st-key-distill_queue").last).to_contain_text("started by you")
     screenshot(page, screenshot_dir, "distillation-live")
     live.screenshot(path=str(screenshot_dir / "distillation-live-chart.png"))
 
@@ -78,7 +78,7 @@ def test_an_idle_trainer_tab_does_not_poll_the_server(page: Page, server):
     page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload)[:40])))
     open_app(page, server, "distillation")
     # Other tests may have left a job finishing: measure once nothing is active on the server.
-    expect(page.locator(".st-key-distill_queue")).to_contain_text(" 0 active ", timeout=120_000)
+    expect(page.locator(".st-key-distill_queue").last).to_contain_text(" 0 active ", timeout=120_000)
     open_app(page, server, "distillation")
     wait_for_app(page)
     page.wait_for_timeout(1500)  # the first render's own messages

@@ -29,7 +29,7 @@ def press_train(page: Page, server, link: str, teacher_epochs: int = 2) -> None:
     field.press("Tab")
     wait_for_app(page)
     page.get_by_role("button", name="Train").click()
-    expect(page.locator(".st-key-distill_queue")).to_contain_text("(started by you)", timeout=60_000)
+    expect(page.locator(".st-key-distill_queue").last).to_contain_text("(started by you)", timeout=60_000)
 
 
 def sign_in_as_presenter(page: Page, key: str) -> None:
@@ -48,13 +48,13 @@ def test_a_visitor_reloads_and_still_cancels_their_run_and_the_presenter_cancels
     # F5: a new session in the same browser. The cookie names the same visitor: "yours", and Cancel works.
     owner.reload()
     wait_for_app(owner)
-    queue = owner.locator(".st-key-distill_queue")
+    queue = owner.locator(".st-key-distill_queue").last
     expect(queue).to_contain_text("(started by you)")
     # A new tab of the same browser too.
     tab = owner.context.new_page()
     tab.set_default_timeout(APP_TIMEOUT_MS)
     open_app(tab, server, "distillation")
-    expect(tab.locator(".st-key-distill_queue")).to_contain_text("(started by you)")
+    expect(tab.locator(".st-key-distill_queue").last).to_contain_text("(started by you)")
     tab.close()
     screenshot(owner, screenshot_dir, "room-after-reload")
     queue.get_by_role("button", name="Cancel", disabled=False).click()
@@ -65,7 +65,7 @@ def test_a_visitor_reloads_and_still_cancels_their_run_and_the_presenter_cancels
     press_train(owner, server, LONG.format(seed=22))
     other = new_page(browser)
     open_app(other, server, "distillation")
-    other_queue = other.locator(".st-key-distill_queue")
+    other_queue = other.locator(".st-key-distill_queue").last
     expect(other_queue).to_contain_text("(started by another visitor)")
     expect(other_queue.get_by_role("button", name="Cancel").first).to_be_disabled(timeout=60_000)
     sign_in_as_presenter(other, "wrong key")
@@ -87,7 +87,7 @@ def test_a_visitor_reloads_and_still_cancels_their_run_and_the_presenter_cancels
     finally:
         screenshot(other, screenshot_dir, "room-presenter-cancelled")
     expect(other_queue).not_to_contain_text("Running on")
-    expect(owner.locator(".st-key-distill_queue")).not_to_contain_text("Running on", timeout=60_000)
+    expect(owner.locator(".st-key-distill_queue").last).not_to_contain_text("Running on", timeout=60_000)
     for page in (owner, other):
         page.context.close()
 
@@ -99,7 +99,7 @@ def test_a_second_screen_follows_the_running_then_the_finished_run_without_click
     assert_no_exception(projector)
     owner = new_page(browser)
     press_train(owner, server, SHORT.format(seed=23))
-    expect(owner.locator(".st-key-distill_queue")).to_contain_text("· 1 active")  # this run alone: listed first
+    expect(owner.locator(".st-key-distill_queue").last).to_contain_text("· 1 active")  # this run alone: listed first
     job = owner.locator(".st-key-distill_queue code").first.inner_text()
     # The projector switches to the run by itself, draws it live, then shows its results and verdict.
     live = projector.locator(".st-key-distill_live")

@@ -40,15 +40,15 @@ def test_room_of_visitors_during_a_training_run(browser: Browser, server, screen
     # Both press Train as close together as one browser driver allows.
     first.get_by_role("button", name="Train").click()
     second.get_by_role("button", name="Train").click()
-    expect(first.locator(".st-key-distill_queue")).to_contain_text("(started by you)")
-    queue = second.locator(".st-key-distill_queue")
+    expect(first.locator(".st-key-distill_queue").last).to_contain_text("(started by you)")
+    queue = second.locator(".st-key-distill_queue").last
     expect(queue).to_contain_text("Queued, position 1 (started by you)", timeout=60_000)
     expect(queue).to_contain_text("Running on cpu")
 
     # A visitor who did not start the jobs sees both; their Cancel buttons are disabled for them.
     watcher = _new_page(browser)
     open_app(watcher, server, "distillation")
-    watcher_queue = watcher.locator(".st-key-distill_queue")
+    watcher_queue = watcher.locator(".st-key-distill_queue").last
     expect(watcher_queue).to_contain_text("Running on cpu")
     expect(watcher_queue).to_contain_text("Queued, position 1 (started by another visitor)")
     cancel_buttons = watcher_queue.get_by_role("button", name="Cancel")
@@ -78,7 +78,7 @@ def test_room_of_visitors_during_a_training_run(browser: Browser, server, screen
         assert response.read().decode().strip() == "ok"
 
     # The first job was not disturbed by the room: still running, or done, never failed.
-    first_queue = first.locator(".st-key-distill_queue")
+    first_queue = first.locator(".st-key-distill_queue").last
     expect(first_queue).not_to_contain_text("Failed")
     if "Running on cpu" in first_queue.inner_text():
         first_queue.get_by_role("button", name="Cancel", disabled=False).click()
