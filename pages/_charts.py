@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import plotly.graph_objects as go
 
 from compression.quantization import Sweep
@@ -56,3 +59,27 @@ def histogram_figure(result: Sweep, label: str) -> go.Figure:
         legend={"orientation": "h", "y": -0.2},
     )
     return fig
+
+
+class LiveFigureClock:
+    """Which state of a live job's history the tabs draw now: per (job, language, pace), the number of rows
+    last drawn, moved on to the newest only when `every_s` has passed since. Shared by all sessions, so N tabs
+    polling a job cost one figure build per interval, not N, and unchanged figures are not redrawn by the
+    browser (histories only grow, so rows[:n] is that state)."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._drawn: dict[tuple[str, str, float], tuple[float, int]] = {}
+
+    def rows(self, key: str, lang_code: str, available: int, every_s: float, now: float | None = None) -> int:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            drawn = self._drawn.get((key, lang_code, every_s))
+            if drawn is not None and drawn[1] <= available and (drawn[1] == available or now - drawn[0] < every_s):
+                return drawn[1]
+            self._drawn.pop((key, lang_code, every_s), None)  # re-inserted last: the least recent go first
+            self._drawn[(key, lang_code, every_s)] = (now, available)
+            while len(self._drawn) > self.keep:
+                self._drawn.pop(next(iter(self._drawn)))
+            return available

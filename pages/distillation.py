@@ -33,6 +33,7 @@ from compression.distillation.store import RunRecord, StorageError
 from compression.distillation.trainer import LINK_FIELDS, TrainConfig, default_config, parse_field
 from compression.distillation.variants import TEACHER_TITLE, VARIANTS, colours
 from compression.i18n import CatalogueError
+from pages._charts import LiveFigureClock
 from pages._shared import (
     get_manager,
     is_presenter,
@@ -50,9 +51,19 @@ CUSTOM = "custom"
 # Polling: each open trainer tab re-runs the live panel. Fast only while the job this visitor watches is
 # running; slower while it waits in the queue; rarely when nothing of theirs is active (new jobs still appear).
 POLL_RUNNING_S = 1.0
+# A tab that merely follows the running job (a fresh visit, a projector) rather than one its visitor started
+# or chose to watch: still live, at half the pace; the owner's own tab stays at POLL_RUNNING_S.
+POLL_FOLLOWING_S = 2.0
 POLL_QUEUED_S = 3.0
 POLL_IDLE_S = 30.0
 LIVE_POINTS = 300
+# The live charts are rebuilt at most this often per job and language, however many tabs poll: tabs polling
+# in the same interval share one set of figures. Redrawing three Plotly charts is what costs a browser most
+# (8 following tabs redrawing every second kept 1.5 of this machine's 2 cores busy): the tab of the visitor
+# who started or chose the job redraws them every second, a tab that only follows the room every 4 s (its
+# progress bar and accuracy cards still move at every poll).
+LIVE_REDRAW_S = 1.0
+LIVE_REDRAW_FOLLOWING_S = 4.0
 
 
 def room_text(name: str) -> str:
@@ -300,6 +311,17 @@ def curve_figures(
             history, "test loss", t("distillation.chart.test_loss_title"), False, t("distillation.chart.test_loss_axis")
         ),
     )
+
+
+@st.cache_resource(show_spinner=False)
+def live_figure_clock() -> LiveFigureClock:
+    return LiveFigureClock()
+
+
+def draw_live_curves(history_rows: list, key: str, every_s: float) -> None:
+    """A running job's charts: the state every tab at this pace shares now (LiveFigureClock)."""
+    rows = live_figure_clock().rows(key, lang(), len(history_rows), every_s)
+    draw_curves(history_rows[:rows], key=key, max_points=LIVE_POINTS, version=rows)
 
 
 def draw_curves(history_rows, key: str, max_points: int | None = None, version: int = -1) -> None:  # noqa: ANN001
@@ -647,16 +669,21 @@ def live_job(job: JobSnapshot, visitor: str) -> None:
             col.metric(labels[role], f"{100 * latest[role]['test_accuracy']:.1f}%", border=True)
     # Keyed by the epochs drawn, not job.version (that moves with every progress event): tabs polling at
     # different moments share one set of figures until a curve really changes.
-    draw_curves(job.history, key=f"live_{job.id}", max_points=LIVE_POINTS, version=len(job.history))
+    own = job.owner == visitor or st.session_state.get("distill_job_chosen", False)
+    draw_live_curves(job.history, key=f"live_{job.id}", every_s=LIVE_REDRAW_S if own else LIVE_REDRAW_FOLLOWING_S)
 
 
 def poll_interval(manager: JobManager, visitor: str) -> float:
-    """Seconds between polls of this tab: fast while the job it watches (or one of this visitor's) runs."""
+    """Seconds between polls of this tab: fast while this visitor's job, or one they chose to watch, runs; half
+    as fast while the tab only follows the room's running job; slow when nothing of theirs is active."""
     watched = st.session_state.get("distill_job")
+    chosen = st.session_state.get("distill_job_chosen", False)
     jobs = manager.jobs(include_finished=False)
-    mine = [j for j in jobs if j.id == watched or j.owner == visitor]
-    if any(j.status == "running" for j in mine) or (watched is None and any(j.status == "running" for j in jobs)):
+    mine = [j for j in jobs if j.owner == visitor or (chosen and j.id == watched)]
+    if any(j.status == "running" for j in mine):
         return POLL_RUNNING_S
+    if any(j.status == "running" and (watched is None or j.id == watched) for j in jobs):
+        return POLL_FOLLOWING_S
     if mine or st.session_state.get("distill_follow"):  # ?follow=1: a projector picks up the next run soon
         return POLL_QUEUED_S
     return POLL_IDLE_S

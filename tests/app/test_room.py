@@ -119,6 +119,28 @@ def test_the_presenter_key_lets_another_visitor_cancel_any_job(open_page):
         stop(alice, job_id)
 
 
+def test_the_owner_polls_every_second_a_follower_half_as_often_an_idle_tab_rarely(open_page):
+    """Issue 12 item 5: only a tab whose visitor started or chose the running job polls every second."""
+    alice = open_page(PAGE, query=LONG)
+    start(alice)
+    job_id = alice.session_state["distill_job"]
+    try:
+        wait_for(alice, lambda a: "Running on" in page_text(a), timeout=60)
+        assert alice.session_state["distill_poll_s"] == 1.0
+        bob = open_page(PAGE)  # a fresh visit follows the running job, live but at half the pace
+        assert "(started by another visitor)" in page_text(bob)
+        assert bob.session_state["distill_job"] == job_id
+        assert bob.session_state["distill_poll_s"] == 2.0
+        bob.button(key=f"distill_watch_{job_id}").click().run()  # watching it by choice: every second
+        assert_no_exception(bob)
+        assert bob.session_state["distill_poll_s"] == 1.0
+        cancel_button(alice, job_id).click().run()
+        wait_for(alice, lambda a: f"Run `{job_id}`: cancelled" in page_text(a), timeout=60)
+        assert alice.session_state["distill_poll_s"] == 30.0  # nothing active: a slow refresh only
+    finally:
+        stop(alice, job_id)
+
+
 def test_a_fresh_visit_shows_the_latest_run_and_the_presenter_pins_another(open_page, tmp_path):
     empty = open_page(PAGE)
     assert "Following the room" not in page_text(empty)  # no run yet: nothing to follow

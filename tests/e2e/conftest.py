@@ -50,6 +50,24 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
+# Install with page.add_init_script / context.add_init_script: window.__runs counts the page's script runs
+# (the app element's script state turning "running"; a fragment's poll is one). Playwright sees no WebSocket
+# frames of Streamlit's connection here, so a page's polls are counted from the page itself.
+COUNT_SCRIPT_RUNS_JS = """
+window.__runs = 0;
+new MutationObserver((records) => {
+  for (const r of records) {
+    if (r.target.getAttribute('data-test-script-state') === 'running') window.__runs++;
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+
+
+def script_runs(page: Page) -> int:
+    """The page's script runs since it loaded (needs COUNT_SCRIPT_RUNS_JS installed)."""
+    return int(page.evaluate("window.__runs"))
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -7,7 +7,14 @@ import urllib.request
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import assert_no_exception, open_app, screenshot, wait_for_app
+from tests.e2e.conftest import (
+    COUNT_SCRIPT_RUNS_JS,
+    assert_no_exception,
+    open_app,
+    screenshot,
+    script_runs,
+    wait_for_app,
+)
 
 LINK = "distillation?dataset=digits&teacher=article-teacher&student=article-student&epochs=400&temperature=4&alpha=0.9"
 
@@ -21,6 +28,7 @@ def live_chart_signature(page: Page) -> str:
 
 
 def test_short_run_live_chart_updates_and_final_table(page: Page, server, screenshot_dir):
+    page.add_init_script(COUNT_SCRIPT_RUNS_JS)
     open_app(page, server, LINK)  # a deep link as the fresh server's first request: still served by the router
     assert_no_exception(page)
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Training device")
@@ -35,7 +43,7 @@ def test_short_run_live_chart_updates_and_final_table(page: Page, server, screen
     live = page.locator(".st-key-distill_live")
     expect(live.get_by_text("Student against teacher: test accuracy per epoch").first).to_be_visible(timeout=60_000)
     expect(live.locator(".js-plotly-plot .scatterlayer path.js-line").first).to_be_attached(timeout=60_000)
-    first = live_chart_signature(page)
+    first, runs_before = live_chart_signature(page), script_runs(page)
     changed = False
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -45,6 +53,7 @@ def test_short_run_live_chart_updates_and_final_table(page: Page, server, screen
             changed = True
             break
     assert changed, "the live chart did not change while the job trained"
+    assert script_runs(page) > runs_before, "the owner's tab did not poll while its job trained"
     # The server keeps answering while it trains.
     started = time.monotonic()
     with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=5) as response:
@@ -73,15 +82,16 @@ def test_short_run_live_chart_updates_and_final_table(page: Page, server, screen
 
 def test_an_idle_trainer_tab_does_not_poll_the_server(page: Page, server):
     """Issue 12 item 5: with nothing of this visitor's active, the tab used to re-run its live panel every 3 s
-    (8 idle tabs cost 0.42 of a core). Now it backs off to a slow refresh: no message in 8 s."""
-    sent: list[str] = []
-    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(str(payload)[:40])))
+    (8 idle tabs cost 0.42 of a core). Now it backs off to a slow refresh: no script run in 8 s. (The same
+    counter sees the owner's tab poll in test_short_run_live_chart_updates_and_final_table.)"""
+    page.add_init_script(COUNT_SCRIPT_RUNS_JS)
     open_app(page, server, "distillation")
     # Other tests may have left a job finishing: measure once nothing is active on the server.
     expect(page.locator(".st-key-distill_queue").last).to_contain_text(" 0 active ", timeout=120_000)
     open_app(page, server, "distillation")
     wait_for_app(page)
-    page.wait_for_timeout(1500)  # the first render's own messages
-    before = len(sent)
+    page.wait_for_timeout(1500)  # the first render's own runs
+    before = script_runs(page)
+    assert before >= 1  # the counter sees the first render
     page.wait_for_timeout(8000)
-    assert len(sent) == before, f"{len(sent) - before} messages sent by an idle tab in 8 s"
+    assert script_runs(page) == before, f"{script_runs(page) - before} script runs of an idle tab in 8 s"
