@@ -181,11 +181,26 @@ def mse_range(
     return best_low, best_high
 
 
+# Calibrations whose range does not depend on the bitwidth (the MSE search does): one range serves every
+# bitwidth of a sweep, so a percentile of a million values is computed once, not once per bitwidth.
+BITS_INDEPENDENT = frozenset({"minmax", "percentile", "range"})
+
+
 def calibrated_range(
-    x: torch.Tensor, spec: QuantSpec, minmax: tuple[torch.Tensor, torch.Tensor], dim: int | None
+    x: torch.Tensor,
+    spec: QuantSpec,
+    minmax: tuple[torch.Tensor, torch.Tensor],
+    dim: int | None,
+    ranges: dict | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The clipping range (low, high) that `spec.calibration` picks for `x` (per tensor, or per row along
-    `dim`), given its min and max. `spec` must be resolved."""
+    `dim`), given its min and max. `spec` must be resolved. `ranges`, when given, is a memo for one `x` across
+    several bitwidths (a sweep): bitwidth-independent ranges are computed once and read from it after."""
+    if ranges is not None and spec.calibration in BITS_INDEPENDENT:
+        key = (spec.calibration, spec.percentile, spec.value_range, dim)
+        if key not in ranges:
+            ranges[key] = calibrated_range(x, spec, minmax, dim)
+        return ranges[key]
     if spec.calibration == "minmax":
         return minmax
     if spec.calibration == "percentile":

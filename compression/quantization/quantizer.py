@@ -102,8 +102,9 @@ def _fixed_scale(x: torch.Tensor, spec: QuantSpec) -> QuantResult:
     )
 
 
-def quantize_spec(x: torch.Tensor, spec: QuantSpec) -> QuantResult:
-    """Quantize the float32 tensor `x` as `spec` says (per tensor, or per channel along `spec.axis`)."""
+def quantize_spec(x: torch.Tensor, spec: QuantSpec, ranges: dict | None = None) -> QuantResult:
+    """Quantize the float32 tensor `x` as `spec` says (per tensor, or per channel along `spec.axis`).
+    `ranges`: a memo shared by calls on the same `x` at several bitwidths (see calibration.calibrated_range)."""
     spec = spec.resolved()
     axis = spec.axis
     reduce_dim = None if axis is None else 1 - axis
@@ -119,7 +120,7 @@ def quantize_spec(x: torch.Tensor, spec: QuantSpec) -> QuantResult:
             "Divide them by a power of ten first."
         )
     qmin, qmax = scheme.code_range(spec.bits)
-    low, high = calibrated_range(x, spec, minmax, reduce_dim)
+    low, high = calibrated_range(x, spec, minmax, reduce_dim, ranges)
     scale_t, zero_point_t = qparams_from_range(low, high, qmin, qmax, symmetric=scheme.symmetric)
     rounding, seed = spec.rounding or "nearest", spec.seed
     params = QParams(scale_t, zero_point_t, qmin, qmax, axis, rounding, seed)

@@ -231,9 +231,10 @@ def sweep(
     results: dict[str, QuantResult] = {}
     if per_channel and calibration == "range":
         raise ValueError("An explicit range applies to the whole tensor: use per-tensor quantization for it.")
+    ranges: dict = {}  # one calibration range for every bitwidth where it does not depend on the bitwidth
     for b in bit_list:
         spec = QuantSpec(b, scheme, rounding, calibration, percentile, value_range, 0 if per_channel else None, seed)
-        results[label_for(b)] = quantize_spec(x, spec)
+        results[label_for(b)] = quantize_spec(x, spec, ranges)
     for fmt in float_formats:
         if fmt not in FORMATS:
             raise ValueError(f"Unknown float format {fmt!r}: choose one of {', '.join(FORMATS)}.")
@@ -281,10 +282,13 @@ def error_vs_bits(
     x = as_tensor(values).reshape(-1)
     record = get_scheme(scheme)
     rows = []
+    ranges: dict = {}  # see sweep()
     for b in bits:
         if b < record.min_bits:
             continue
-        r = quantize_spec(x, QuantSpec(b, record.key, rounding, calibration, percentile, value_range, None, seed))
+        r = quantize_spec(
+            x, QuantSpec(b, record.key, rounding, calibration, percentile, value_range, None, seed), ranges
+        )
         rows.append(
             {
                 "bits": b,

@@ -432,3 +432,33 @@ def test_range_that_overflows_float32_is_a_clear_error():
         qz.quantize([3.4e38, -3.4e38, 1.0], 8, scheme="affine")
     # 1e30 in magnitude is fine: the range stays finite.
     assert qz.quantize([1e30, -1e30], 8, scheme="affine").scale > 0
+
+
+@pytest.mark.parametrize("calibration", ["percentile", "minmax", "range", "mse"])
+def test_a_sweep_computes_a_bitwidth_independent_range_once_and_agrees_with_single_calls(monkeypatch, calibration):
+    """The percentile of a million values was computed once per bitwidth (15 times for error vs bits); now once
+    per sweep. The MSE search depends on the bitwidth and still runs per bitwidth. Results are unchanged."""
+    from compression.quantization import calibration as cal
+
+    values = np.random.default_rng(3).standard_normal(20_000).astype(np.float32)
+    kwargs = {"scheme": "affine", "calibration": calibration, "percentile": 99.0}
+    if calibration == "range":
+        kwargs["value_range"] = (-2.0, 2.5)
+    calls = {"percentile": 0, "mse": 0}
+    real_percentile, real_mse = cal.percentile_range, cal.mse_range
+    monkeypatch.setattr(
+        cal,
+        "percentile_range",
+        lambda *a: calls.__setitem__("percentile", calls["percentile"] + 1) or real_percentile(*a),
+    )
+    monkeypatch.setattr(cal, "mse_range", lambda *a: calls.__setitem__("mse", calls["mse"] + 1) or real_mse(*a))
+    result = qz.sweep(values, (3, 4, 8), **kwargs)
+    curve = qz.error_vs_bits(values, (2, 3, 4, 5, 6, 7, 8), **kwargs)
+    if calibration == "percentile":
+        assert calls == {"percentile": 2, "mse": 0}  # one per sweep, not one per bitwidth (3 + 7)
+    if calibration == "mse":
+        assert calls == {"percentile": 0, "mse": 3 + 7}
+    for bits in (3, 4, 8):
+        single = qz.quantize(values, bits, **kwargs)
+        assert np.array_equal(result.dequantized[qz.label_for(bits)], single.dequantized.numpy())
+        assert curve.loc[curve["bits"] == bits, "MSE"].item() == single.mse
