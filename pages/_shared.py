@@ -198,10 +198,17 @@ def query_param(name: str, parse: Callable[[str], T], default: T, max_chars: int
         return default
 
 
+def error_text(exc: BaseException) -> str:
+    """A library error's message in the visitor's language (LabError), else as the library wrote it."""
+    from compression.i18n import LabError
+
+    return exc.message(lang()) if isinstance(exc, LabError) else str(exc)
+
+
 def show_error(exc: BaseException, what: str = "") -> None:
     """Show a library error as a message (never a traceback); its text may quote visitor input, so it is escaped."""
     prefix = f"{what}: " if what else ""
-    st.error(f"{prefix}{escape_markdown(exc, 2000)}", icon=":material/error:")
+    st.error(f"{prefix}{escape_markdown(error_text(exc), 2000)}", icon=":material/error:")
 
 
 def report_unexpected(exc: BaseException, where: str) -> None:

@@ -465,7 +465,7 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
     runnable = settings.allow_download or dataset in present
     if not runnable:
         st.warning(
-            missing_message(dataset, settings.data_dir) + " " + t("distillation.form.train_off"),
+            missing_message(dataset, settings.data_dir, lang=lang()) + " " + t("distillation.form.train_off"),
             icon=":material/folder_off:",
         )
 

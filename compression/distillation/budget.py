@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from compression.distillation.data import DATASETS
 from compression.distillation.models import ModelSpec, parse_model
 from compression.distillation.variants import enabled_variants
+from compression.i18n import LabError
 
 STEP_OVERHEAD_S = 0.3e-3
 """Python and kernel-launch time per optimisation step, measured for tiny models (one CPU thread)."""
@@ -131,23 +132,11 @@ def check_budget(
     """Raise ValueError with the estimate when `config` exceeds a limit; return the estimate otherwise."""
     work = estimate_work(config, gflops)
     if max_seconds is not None and work.seconds > max_seconds:
-        raise ValueError(
-            f"This run is too long for a shared server: about {human_duration(work.seconds)} on this server; the "
-            f"limit is {human_duration(max_seconds)} per run (COMPRESSION_LAB_MAX_JOB_MINUTES). Use fewer student "
-            "or teacher epochs, smaller models or a smaller dataset; the command line "
-            "(python -m compression.distill) has no such limit."
-        )
+        raise LabError("budget.too_long", estimate=human_duration(work.seconds), limit=human_duration(max_seconds))
     if max_params is not None:
         for role, params in (("teacher", work.teacher_params), ("student", work.student_params)):
             if params > max_params:
-                raise ValueError(
-                    f"The {role} is too large for this server: {params:,} parameters; the limit is {max_params:,} "
-                    "per model (COMPRESSION_LAB_MAX_PARAMS). Use fewer or narrower hidden layers."
-                )
+                raise LabError(f"budget.too_many_params_{role}", params=params, limit=max_params)
     if max_memory_bytes is not None and work.memory_bytes > max_memory_bytes:
-        raise ValueError(
-            f"This run needs about {work.memory_bytes / 2**20:,.0f} MiB of memory; this server allows "
-            f"{max_memory_bytes / 2**20:,.0f} MiB per run (COMPRESSION_LAB_MAX_JOB_MEMORY_MB). Use smaller models, "
-            "a smaller batch size or a smaller dataset."
-        )
+        raise LabError("budget.too_much_memory", need=work.memory_bytes / 2**20, limit=max_memory_bytes / 2**20)
     return work

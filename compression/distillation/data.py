@@ -20,6 +20,8 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 
+from compression.i18n import t
+
 RawSplits = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]
 """What a loader returns: x_train (N, C, H, W) float32 in [0, 1], y_train (N,) int64, and the official test
 split the same way, or (None, None) when the dataset has none (it is then cut by `train_fraction`)."""
@@ -222,10 +224,10 @@ def dataset_available(name: str, data_dir: Path | str) -> bool:
     return not missing_files(name, data_dir)
 
 
-def missing_message(name: str, data_dir: Path | str, extra: str = "") -> str:
-    """What a dataset needs on this server: its folder and each missing file."""
+def missing_message(name: str, data_dir: Path | str, extra: str = "", lang: str = "en") -> str:
+    """What a dataset needs on this server: its folder and each missing file (in `lang`, a catalogue's code)."""
     info = _info(name)
-    return _missing_message(info, Path(data_dir), missing_files(name, data_dir), extra)
+    return _missing_message(info, Path(data_dir), missing_files(name, data_dir), extra, lang)
 
 
 def _info(name: str) -> DatasetInfo:
@@ -282,15 +284,11 @@ def load_dataset(
     ).to(device)
 
 
-def _missing_message(info: DatasetInfo, data_dir: Path, missing: list[Path], extra: str = "") -> str:
+def _missing_message(info: DatasetInfo, data_dir: Path, missing: list[Path], extra: str = "", lang: str = "en") -> str:
     folder = data_dir / (info.folder or "")
     names = ", ".join(p.name for p in missing)
-    gz = " (each may also be gzipped, with .gz added)" if info.gzip_ok else ""
-    return (
-        f"The {info.title} files are not on this server. Expected in the folder {folder}: {names}{gz}. "
-        f"Put them there, or set "
-        f"COMPRESSION_LAB_DATA_DIR to the folder holding them{extra}. The 'digits' dataset always works offline."
-    )
+    gz = t("errors.data.gz", lang) if info.gzip_ok else ""
+    return t("errors.data.missing", lang, title=info.title, folder=folder, names=names, gz=gz, extra=extra)
 
 
 def _ungzip_missing(folder: Path, files: tuple[str, ...]) -> None:

@@ -59,6 +59,7 @@ from compression.distillation.trainer import (
     train,
     validate_config,
 )
+from compression.i18n import LabError
 
 LOGGER = logging.getLogger("compression_lab.jobs")
 ACTIVE = ("queued", "running")
@@ -109,11 +110,11 @@ class _Job:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
-class QueueFullError(ValueError):
+class QueueFullError(LabError):
     """The queue already holds `max_queue` waiting jobs."""
 
 
-class VisitorLimitError(ValueError):
+class VisitorLimitError(LabError):
     """This visitor already has `max_jobs_per_visitor` jobs queued or running."""
 
 
@@ -205,13 +206,7 @@ class JobManager:
         if not self.allow_download and not dataset_available(dataset, self.data_dir):
             raise DatasetUnavailableError(missing_message(dataset, self.data_dir))
         if self.max_sample_passes is not None and work > self.max_sample_passes:
-            raise ValueError(
-                f"This run is too long for a shared server: it would push {work / 1e6:,.1f} million training "
-                f"samples through its models (training examples × (teacher epochs + students × epochs)); this "
-                f"server allows {self.max_sample_passes / 1e6:,.1f} million per job "
-                "(COMPRESSION_LAB_MAX_SAMPLE_PASSES). Use fewer student or teacher epochs, or the digits dataset; "
-                "the command line (python -m compression.distill) has no such limit."
-            )
+            raise LabError("jobs.too_many_samples", work=work / 1e6, limit=self.max_sample_passes / 1e6)
         check_budget(
             config if isinstance(config, TrainConfig) else config.base,
             gflops=self.train_gflops,
@@ -228,22 +223,17 @@ class JobManager:
         device = str(resolve_device(config.device))
         with self._lock:
             if self._closed:
-                raise ValueError("The training service is shutting down; try again in a moment.")
+                raise LabError("jobs.shutting_down")
             limit = self.max_jobs_per_visitor
             if owner and not privileged and limit is not None:
                 mine = sum(1 for j in self._jobs.values() if j.state.owner == owner and j.state.active)
                 if mine >= limit:
                     raise VisitorLimitError(
-                        f"You already have {mine} job{'s' if mine != 1 else ''} queued or running; this server "
-                        f"allows {limit} per visitor (COMPRESSION_LAB_MAX_JOBS_PER_VISITOR), so everyone gets a "
-                        "turn. Wait for one to finish, or cancel one."
+                        "jobs.visitor_limit_one" if mine == 1 else "jobs.visitor_limit", mine=mine, limit=limit
                     )
             waiting = sum(len(q) for q in self._queues.values())
             if waiting >= self.max_queue:
-                raise QueueFullError(
-                    f"The training queue is full ({waiting} jobs waiting, the limit is {self.max_queue}). "
-                    "Try again when a job has finished."
-                )
+                raise QueueFullError("jobs.queue_full", waiting=waiting, limit=self.max_queue)
             state = JobSnapshot(
                 id=uuid.uuid4().hex[:12], owner=owner, config=config, device=device, created_at=time.time()
             )

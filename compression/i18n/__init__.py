@@ -147,3 +147,32 @@ __all__ = [
     "t",
     "typography_problems",
 ]
+
+
+class Text:
+    """A catalogue key given as a LabError field: shown in the language of the message ("NaN" / "无穷大")."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __repr__(self) -> str:
+        return f"Text({self.key!r})"
+
+
+def _in_language(fields: dict[str, object], lang: str) -> dict[str, object]:
+    return {name: t(value.key, lang) if isinstance(value, Text) else value for name, value in fields.items()}
+
+
+class LabError(ValueError):
+    """A library error a visitor may read, with its text in the catalogues (``errors.<key>``): ``str()`` is the
+    English text (logs, the CLI, tests); pages show ``message(lang)`` in the visitor's language. Subclasses
+    ValueError, so every existing ``except ValueError`` still catches it. `fields` fill the template; any
+    visitor input among them is shown as given (pages escape the whole message before Markdown)."""
+
+    def __init__(self, key: str, /, **fields: object) -> None:
+        self.key = key
+        self.fields = fields
+        super().__init__(t(f"errors.{key}", DEFAULT_LANG, **_in_language(fields, DEFAULT_LANG)))
+
+    def message(self, lang: str) -> str:
+        return t(f"errors.{self.key}", lang, **_in_language(self.fields, lang))

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from compression.i18n import LabError, Text
 from compression.quantization.schemes import check_bits, choice
 
 DISTRIBUTIONS: tuple[str, ...] = ("uniform", "normal", "laplace", "outliers")
@@ -31,23 +32,21 @@ def _show_tokens(tokens: Sequence[str], limit: int = 5) -> str:
     return shown + (f" and {len(tokens) - limit} more" if len(tokens) > limit else "")
 
 
-def _check_finite(array: np.ndarray, what: str = "value") -> None:
+def _check_finite(array: np.ndarray) -> None:
     """Raise a learner-readable ValueError for NaN, infinity or values beyond float32."""
     bad = ~np.isfinite(array)
     if bad.any():
         positions = np.flatnonzero(bad)
         first = array.reshape(-1)[positions[0]]
-        kind = "NaN (not a number)" if np.isnan(first) else "infinite"
-        raise ValueError(
-            f"Every {what} must be a finite number, but {len(positions)} of them are not: {what} #{positions[0] + 1} "
-            f"is {kind}. Remove it or replace it with a number."
+        raise LabError(
+            "values.not_finite",
+            count=len(positions),
+            position=positions[0] + 1,
+            kind=Text("errors.values.nan" if np.isnan(first) else "errors.values.infinite"),
         )
     if array.dtype != np.float32 and array.size and np.abs(array).max() > FLOAT32_MAX:
         count = int((np.abs(array) > FLOAT32_MAX).sum())
-        raise ValueError(
-            f"{count} value(s) are too large for float32 (the largest is about ±3.4e38): "
-            f"model weights are float32, so use smaller numbers."
-        )
+        raise LabError("values.too_large", count=count)
 
 
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
@@ -66,13 +65,10 @@ def parse_values(text: str) -> np.ndarray:
     if len(chunks) > 1:
         commas = [c for c in chunks if _DECIMAL_COMMA.fullmatch(c)]
         if commas:
-            raise ValueError(
-                f"{commas[0]!r} looks like a decimal comma: use a dot for decimals (e.g. "
-                f"{commas[0].replace(',', '.')!r}). Commas, spaces and new lines separate numbers."
-            )
+            raise LabError("values.decimal_comma", token=repr(commas[0]), fixed=repr(commas[0].replace(",", ".")))
     tokens = [t for t in _SPLIT.split(text or "") if t]
     if not tokens:
-        raise ValueError("No values given: type or paste numbers separated by commas, spaces or new lines.")
+        raise LabError("values.empty")
     try:
         array = np.array(tokens, dtype=np.float64)
     except ValueError:
@@ -82,10 +78,7 @@ def parse_values(text: str) -> np.ndarray:
                 float(token)
             except ValueError:
                 bad.append(token)
-        raise ValueError(
-            f"These are not numbers: {_show_tokens(bad)}. Use digits with a dot for decimals, "
-            "e.g. 0.5, -1.25, 3e-4, separated by commas, spaces or new lines."
-        ) from None
+        raise LabError("values.not_numbers", tokens=_show_tokens(bad)) from None
     _check_finite(array)
     return array.astype(np.float32)
 
@@ -93,11 +86,11 @@ def parse_values(text: str) -> np.ndarray:
 def parse_csv(data: bytes) -> np.ndarray:
     """A CSV upload (the file's bytes) with one numeric column, with or without a header -> float32 array."""
     if not data or not data.strip():
-        raise ValueError("The CSV file is empty: upload a file with one column of numbers.")
+        raise LabError("values.csv_empty")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ValueError("The CSV file is not UTF-8 text: save it as CSV (UTF-8) and upload it again.") from None
+        raise LabError("values.csv_not_utf8") from None
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         delimiter = dialect.delimiter
@@ -105,13 +98,10 @@ def parse_csv(data: bytes) -> np.ndarray:
         delimiter = ","
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in row)]
     if not rows:
-        raise ValueError("The CSV file has no rows: upload a file with one column of numbers.")
+        raise LabError("values.csv_no_rows")
     widths = {len([c for c in row if c.strip()]) for row in rows}
     if max(widths) > 1:
-        raise ValueError(
-            f"The CSV file has {max(widths)} columns; upload a file with exactly one column of numbers "
-            "(one value per line)."
-        )
+        raise LabError("values.csv_columns", columns=max(widths))
     cells = [next(c.strip() for c in row if c.strip()) for row in rows]
 
     def is_number(cell: str) -> bool:
@@ -124,12 +114,12 @@ def parse_csv(data: bytes) -> np.ndarray:
     start = 0 if is_number(cells[0]) else 1  # a non-numeric first cell is a header
     body = cells[start:]
     if not body:
-        raise ValueError(f"The CSV file has a header ({cells[0][:30]!r}) but no numbers under it.")
+        raise LabError("values.csv_header_only", header=repr(cells[0][:30]))
     bad = [(i + start + 1, c) for i, c in enumerate(body) if not is_number(c)]
     if bad:
         shown = ", ".join(f"line {line}: {cell[:20]!r}" for line, cell in bad[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise ValueError(f"These CSV cells are not numbers: {shown}{more}.")
+        raise LabError("values.csv_not_numbers", cells=f"{shown}{more}")
     array = np.array(body, dtype=np.float64)
     _check_finite(array)
     return array.astype(np.float32)

@@ -172,6 +172,16 @@ def test_a_run_too_long_for_the_shared_server_is_refused_with_its_estimate(open_
     assert "distill_job_chosen" not in at.session_state  # nothing was submitted (a fresh visit may follow a run)
 
 
+def test_the_refusal_reads_in_chinese_with_the_same_estimate(open_page):
+    huge = "mlp:" + ",".join(["4096"] * 6)
+    at = open_page(PAGE, query={"teacher": huge, "student": huge, "epochs": "2000", "lang": "zh"})
+    at.button(key="distill_train").click().run()
+    assert_no_exception(at)
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "这次训练对共享服务器来说太长：在本服务器上约需 " in errors and "每次训练的上限是 10 min" in errors, errors
+    assert "too long" not in errors
+
+
 def test_custom_student_with_bad_hidden_sizes_is_refused(open_page):
     at = open_page(PAGE)
     at.selectbox(key="distill_student").set_value("custom")

@@ -225,3 +225,19 @@ def test_lang_zh_shows_the_playground_in_chinese(open_page):
     headers = json.loads(at.dataframe[1].proto.columns)
     assert headers["8-bit code"]["label"] == "8-bit " + t("quantization.col.code", "zh")
     assert not any("Quantization playground" in str(m.value) for m in at.markdown)
+
+
+def test_lang_zh_shows_bad_input_errors_in_chinese(open_page):
+    """Issue 10: messages in the visitor's language too. The library's input errors are catalogue texts
+    (LabError): the same check, the Chinese text, the visitor's tokens quoted as typed."""
+    at = open_page(PAGE, query={"lang": "zh"})
+    at.text_area(key="quant_text").input("0.5, abc, 1.0").run()
+    assert_no_exception(at)
+    messages = " ".join(str(e.value) for e in at.error)
+    assert "这些不是数：'abc'" in messages, messages
+    assert "These are not numbers" not in messages
+    at.text_area(key="quant_text").input("1, inf").run()
+    messages = " ".join(str(e.value) for e in at.error)
+    assert "第 2 个值是无穷大" in messages, messages
+    at.text_area(key="quant_text").input("0,5 1,0").run()
+    assert "看起来用了小数逗号" in " ".join(str(e.value) for e in at.error)

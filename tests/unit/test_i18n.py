@@ -113,3 +113,26 @@ def test_every_key_the_router_and_pages_ask_for_exists():
 def test_the_library_does_not_import_streamlit():
     source = (ROOT / "compression" / "i18n" / "__init__.py").read_text(encoding="utf-8")
     assert not re.search(r"^\s*(import|from)\s+streamlit", source, re.MULTILINE)
+
+
+def test_a_lab_error_is_english_for_logs_and_any_language_for_a_page():
+    from compression.i18n import LabError, Text
+    from compression.quantization import parse_values
+
+    with pytest.raises(ValueError) as caught:  # still a ValueError: every existing handler catches it
+        parse_values("1, nan")
+    exc = caught.value
+    assert isinstance(exc, LabError)
+    assert str(exc) == exc.message("en")
+    assert "value #2 is NaN (not a number)" in str(exc)
+    assert "第 2 个值是NaN（不是数）" in exc.message("zh")
+    error = LabError("jobs.queue_full", waiting=8, limit=8)
+    assert (
+        str(error) == "The training queue is full (8 jobs waiting, the limit is 8). Try again when a job has finished."
+    )
+    assert error.message("zh") == "训练队列已满（8 个任务在等待，上限是 8）。请等一个任务结束后再试。"
+    assert (
+        LabError("values.not_finite", count=1, position=1, kind=Text("errors.values.infinite"))
+        .message("zh")
+        .endswith("第 1 个值是无穷大。请删掉它，或换成一个数。")
+    )
