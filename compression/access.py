@@ -11,8 +11,19 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
 
-__all__ = ["is_loopback", "is_visitor_token", "new_visitor_token", "presenter_key_matches", "visitor_name"]
+__all__ = [
+    "KeyGuessLimiter",
+    "is_loopback",
+    "is_visitor_token",
+    "new_visitor_token",
+    "presenter_key_matches",
+    "visitor_name",
+]
 
 
 def presenter_key_matches(candidate: str | None, configured: str | None) -> bool:
@@ -20,6 +31,48 @@ def presenter_key_matches(candidate: str | None, configured: str | None) -> bool
     if not configured or not candidate:
         return False
     return hmac.compare_digest(candidate.encode("utf-8"), configured.encode("utf-8"))
+
+
+class KeyGuessLimiter:
+    """Wrong presenter keys, counted per guesser (a visitor, or a network address: the pages keep one limiter
+    of each, so clearing the cookie does not reset the count): after `limit` wrong keys within `window_s`,
+    that guesser must wait until the oldest one ages out. Thread-safe; shared by the server's sessions."""
+
+    def __init__(self, limit: int = 5, window_s: float = 300.0, keep: int = 10_000) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._wrong: dict[str, deque[float]] = {}
+
+    def _recent(self, who: str, now: float) -> deque[float]:
+        times = self._wrong.get(who, deque())
+        while times and now - times[0] >= self.window_s:
+            times.popleft()
+        return times
+
+    def wait_s(self, guessers: Iterable[str | None], now: float | None = None) -> float:
+        """Seconds before any of `guessers` may try another key; 0 when they may now."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            waits = [
+                self.window_s - (now - times[0])
+                for who in guessers
+                if who and len(times := self._recent(who, now)) >= self.limit
+            ]
+        return max(waits, default=0.0)
+
+    def record_wrong(self, guessers: Iterable[str | None], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for who in guessers:
+                if who:
+                    times = self._recent(who, now)
+                    times.append(now)
+                    self._wrong.pop(who, None)
+                    self._wrong[who] = times  # most recent last: the least recent are forgotten first
+            while len(self._wrong) > self.keep:
+                self._wrong.pop(next(iter(self._wrong)))
 
 
 def is_loopback(address: str | None) -> bool:

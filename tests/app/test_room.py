@@ -119,6 +119,20 @@ def test_the_presenter_key_lets_another_visitor_cancel_any_job(open_page):
         stop(alice, job_id)
 
 
+def test_wrong_presenter_keys_are_limited_and_the_right_one_then_waits_too(open_page):
+    """Five wrong keys, then the sixth guess (even the right key) waits: guessing the key is not a loop."""
+    at = open_page(PAGE)
+    for i in range(5):
+        at.text_input(key="presenter_key_trainer").input(f"guess-{i}").run()
+        assert "That is not the presenter key." in " ".join(str(e.value) for e in at.error)
+    at.text_input(key="presenter_key_trainer").input(KEY).run()
+    assert_no_exception(at)
+    errors = " ".join(str(e.value) for e in at.error)
+    assert "Too many wrong keys from this browser: try again in " in errors, errors
+    assert not [b for b in at.button if b.key == "presenter_logout_trainer"]  # not the presenter
+    assert KEY not in page_text(at)
+
+
 def test_the_owner_polls_every_second_a_follower_half_as_often_an_idle_tab_rarely(open_page):
     """Issue 12 item 5: only a tab whose visitor started or chose the running job polls every second."""
     alice = open_page(PAGE, query=LONG)

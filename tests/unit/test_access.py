@@ -61,3 +61,29 @@ def test_visitor_name_is_a_stable_hash_that_does_not_reveal_the_token():
     assert name == visitor_name(token)
     assert name != visitor_name(new_visitor_token())
     assert token not in name and name.startswith("v") and len(name) == 17
+
+
+def test_wrong_presenter_keys_are_limited_per_guesser_and_age_out():
+    from compression.access import KeyGuessLimiter
+
+    limiter = KeyGuessLimiter(limit=3, window_s=60.0)
+    for i in range(3):
+        assert limiter.wait_s(["v1", "10.0.0.5"], now=float(i)) == 0.0
+        limiter.record_wrong(["v1", "10.0.0.5"], now=float(i))
+    assert limiter.wait_s(["v1", "10.0.0.5"], now=3.0) == 57.0  # the oldest wrong key (at 0 s) ages out at 60 s
+    # A new cookie from the same address is still limited; another visitor elsewhere is not.
+    assert limiter.wait_s(["v2", "10.0.0.5"], now=3.0) == 57.0
+    assert limiter.wait_s(["v3", "10.0.0.9"], now=3.0) == 0.0
+    assert limiter.wait_s(["v1", None], now=60.0) == 0.0  # aged out
+    assert limiter.wait_s([None, ""], now=3.0) == 0.0  # no identity to count: never blocked by others
+
+
+def test_the_limiter_forgets_the_least_recent_guessers_beyond_its_size():
+    from compression.access import KeyGuessLimiter
+
+    limiter = KeyGuessLimiter(limit=1, window_s=60.0, keep=2)
+    limiter.record_wrong(["a"], now=0.0)
+    limiter.record_wrong(["b"], now=0.0)
+    limiter.record_wrong(["c"], now=0.0)
+    assert limiter.wait_s(["a"], now=1.0) == 0.0
+    assert limiter.wait_s(["c"], now=1.0) == 59.0
