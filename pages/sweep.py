@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from compression.config import Settings
-from compression.distillation.data import DATASETS
+from compression.distillation.data import DATASETS, dataset_available
 from compression.distillation.jobs import JobManager, JobSnapshot
 from compression.distillation.models import STUDENT_PRESETS, TEACHER_PRESETS
 from compression.distillation.report import metrics_csv
@@ -90,11 +90,25 @@ def apply_deep_link(max_epochs: int) -> None:
         st.session_state["sweep_teacher_epochs"] = value
 
 
+def dataset_label(name: str, data_dir) -> str:  # noqa: ANN001
+    """The dataset's title in the visitor's language (the trainer's), marked when its files are missing."""
+    try:
+        title = t(f"distillation.datasets.{name.replace('-', '_')}.title")
+    except CatalogueError:  # a dataset registered later brings its own English title
+        title = DATASETS[name].title
+    return title if dataset_available(name, data_dir) else t("distillation.form.not_on_server", title=title)
+
+
 def base_config(settings: Settings) -> tuple[TrainConfig, int]:
     """The shared settings expander -> (base TrainConfig, seeds per cell)."""
     with st.expander(f":material/settings: {t('sweep.settings')}", expanded=False):
         c1, c2, c3 = st.columns(3)
-        dataset = c1.selectbox(t("sweep.dataset"), list(DATASETS), key="sweep_dataset")
+        dataset = c1.selectbox(
+            t("sweep.dataset"),
+            list(DATASETS),
+            format_func=lambda name: dataset_label(name, settings.data_dir),
+            key="sweep_dataset",
+        )
         teacher = c2.selectbox(
             t("sweep.teacher"),
             list(TEACHER_PRESETS),

@@ -163,3 +163,14 @@ def test_the_page_draws_no_stray_objects(open_page):
     at = open_page(PAGE)
     assert_no_exception(at)
     assert not at.get("help"), "a bare expression was drawn as st.help"
+
+
+def test_the_dataset_choice_shows_titles_and_marks_missing_files(open_page, monkeypatch, tmp_path):
+    monkeypatch.setenv("COMPRESSION_LAB_DATA_DIR", str(tmp_path / "empty-data"))
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    options = at.selectbox(key="sweep_dataset").options
+    assert options[0] == "Digits (8×8, scikit-learn, offline)", options
+    assert "MNIST (28×28): not on this server" in options, options
+    zh = open_page(PAGE, query={"lang": "zh"})
+    assert "mnist" not in zh.selectbox(key="sweep_dataset").options
