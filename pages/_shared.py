@@ -186,16 +186,14 @@ def query_param(name: str, parse: Callable[[str], T], default: T, max_chars: int
         return default
     shown = markdown_code(f"{name}={raw}", len(name) + 1 + ECHO_CHARS)
     if len(raw) > max_chars:
-        st.warning(
-            f"The link's parameter {shown} was ignored: it is {len(raw):,} characters long; "
-            f"at most {max_chars:,} are read.",
-            icon=":material/link_off:",
-        )
+        reason = t("app.error.link_too_long", length=len(raw), limit=max_chars)
+        st.warning(t("app.error.link_ignored", param=shown, reason=reason), icon=":material/link_off:")
         return default
     try:
         return parse(raw)
     except (ValueError, TypeError) as exc:
-        st.warning(f"The link's parameter {shown} was ignored: {escape_markdown(exc, 300)}", icon=":material/link_off:")
+        reason = escape_markdown(error_text(exc), 300)
+        st.warning(t("app.error.link_ignored", param=shown, reason=reason), icon=":material/link_off:")
         return default
 
 

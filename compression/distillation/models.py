@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from compression.i18n import LabError, Text
+
 MAX_HIDDEN = 4096
 MAX_LAYERS = 6
 
@@ -102,14 +104,18 @@ def parse_model(name: str, role: str = "model") -> ModelSpec:
         try:
             hidden = tuple(int(p) for p in parts)
         except ValueError as exc:
-            raise ValueError(f"Custom {role} {name!r}: hidden sizes must be whole numbers, e.g. mlp:256,128.") from exc
+            raise LabError("model.custom_not_whole", role=Text(f"errors.model.{role}"), name=repr(name)) from exc
         if not hidden or len(hidden) > MAX_LAYERS or any(h < 1 or h > MAX_HIDDEN for h in hidden):
-            raise ValueError(
-                f"Custom {role} {name!r}: give 1 to {MAX_LAYERS} hidden sizes between 1 and {MAX_HIDDEN}, e.g. mlp:256,128."
+            raise LabError(
+                "model.custom_sizes",
+                role=Text(f"errors.model.{role}"),
+                name=repr(name),
+                layers=MAX_LAYERS,
+                hidden=MAX_HIDDEN,
             )
         return ModelSpec("mlp", hidden, (), 0.0, f"Custom MLP (in-{'-'.join(map(str, hidden))}-10)")
     known = ", ".join([*TEACHER_PRESETS, *STUDENT_PRESETS])
-    raise ValueError(f"Unknown {role} {name!r}. Choose a preset ({known}) or custom hidden sizes like mlp:256,128.")
+    raise LabError("model.unknown", role=Text(f"errors.model.{role}"), name=repr(name), known=known)
 
 
 def _mlp(in_features: int, hidden: tuple[int, ...], num_classes: int, dropout: float) -> list[nn.Module]:

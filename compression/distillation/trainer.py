@@ -40,6 +40,7 @@ from compression.distillation.models import (
     size_bytes,
 )
 from compression.distillation.variants import VARIANTS, Variant, enabled_variants
+from compression.i18n import LabError, Text
 
 LOGGER = logging.getLogger("compression_lab.trainer")
 MAX_BATCH_SIZE = 4096
@@ -126,40 +127,33 @@ def validate_config(config: TrainConfig, max_epochs: int = 2000) -> TrainConfig:
     parse_model(config.teacher, "teacher")
     parse_model(config.student, "student")
     for name, value, limit in (
-        ("Student epochs", config.epochs, max_epochs),
-        ("Teacher epochs", config.resolved_teacher_epochs(), max_epochs),
+        (Text("errors.config.student_epochs"), config.epochs, max_epochs),
+        (Text("errors.config.teacher_epochs"), config.resolved_teacher_epochs(), max_epochs),
     ):
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}.")
+            raise LabError("config.epochs_min", name=name, value=repr(value))
         if value > limit:
-            raise ValueError(
-                f"{name} must be at most {limit} on this server (COMPRESSION_LAB_MAX_EPOCHS), got {value}."
-            )
+            raise LabError("config.epochs_max", name=name, limit=limit, value=value)
     if not isinstance(config.batch_size, int) or not 1 <= config.batch_size <= MAX_BATCH_SIZE:
-        raise ValueError(
-            f"The batch size must be a whole number from 1 to {MAX_BATCH_SIZE}, got {config.batch_size!r}."
-        )
+        raise LabError("config.batch_size", limit=MAX_BATCH_SIZE, value=repr(config.batch_size))
     if not (math.isfinite(config.lr) and 0 < config.lr <= 1):
-        raise ValueError(f"The learning rate must be above 0 and at most 1, got {config.lr}.")
+        raise LabError("config.lr", value=config.lr)
     if not (math.isfinite(config.temperature) and config.temperature > 0):
-        raise ValueError(f"The temperature T must be above 0 (T = 1 is the plain softmax), got {config.temperature}.")
+        raise LabError("config.temperature_positive", value=config.temperature)
     if config.temperature < MIN_TEMPERATURE:
-        raise ValueError(
-            f"The temperature T must be at least {MIN_TEMPERATURE} (T = 1 is the plain softmax; below about 0.05 "
-            f"the softened probabilities underflow and the loss is no longer a number), got {config.temperature}."
-        )
+        raise LabError("config.temperature_min", limit=MIN_TEMPERATURE, value=config.temperature)
     if config.temperature > MAX_TEMPERATURE:
-        raise ValueError(f"The temperature T must be at most {MAX_TEMPERATURE:g}, got {config.temperature}.")
+        raise LabError("config.temperature_max", limit=MAX_TEMPERATURE, value=config.temperature)
     if not (math.isfinite(config.alpha) and 0 <= config.alpha <= 1):
-        raise ValueError(f"alpha (the weight of the teacher's soft term) must be between 0 and 1, got {config.alpha}.")
+        raise LabError("config.alpha", value=config.alpha)
     if not (0 <= config.label_smoothing < 1):
-        raise ValueError(f"Label smoothing must be in [0, 1), got {config.label_smoothing}.")
+        raise LabError("config.label_smoothing", value=config.label_smoothing)
     if not isinstance(config.seed, int) or not 0 <= config.seed < 2**31:
-        raise ValueError(f"The seed must be a whole number from 0 to 2^31 - 1, got {config.seed!r}.")
+        raise LabError("config.seed", value=repr(config.seed))
     upper = DATASETS[config.dataset].max_train_fraction
     fraction = config.resolved_train_fraction()
     if not (math.isfinite(fraction) and 0.05 <= fraction <= upper):
-        raise ValueError(f"The training fraction must be between 0.05 and {upper}, got {fraction}.")
+        raise LabError("config.train_fraction", limit=upper, value=fraction)
     resolve_device(config.device)  # ValueError for an unknown or absent device
     return config
 
@@ -690,12 +684,12 @@ def parse_field(name: str, raw: str, max_epochs: int = 2000) -> Any:
         try:
             value: Any = int(text)
         except ValueError as exc:
-            raise ValueError(f"{name} must be a whole number.") from exc
+            raise LabError("config.whole_number", name=name) from exc
     elif kind is float:
         try:
             value = float(text)
         except ValueError as exc:
-            raise ValueError(f"{name} must be a number.") from exc
+            raise LabError("config.number", name=name) from exc
     else:
         value = text.lower()
     validate_config(replace(DEFAULT_CONFIG, device="cpu", **{name: value}), max_epochs)

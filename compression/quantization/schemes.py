@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from compression.i18n import LabError
+
 MIN_BITS, MAX_BITS = 1, 16
 ROUNDINGS: tuple[str, ...] = ("nearest", "truncate", "floor", "stochastic")
 
@@ -112,16 +114,13 @@ def get_scheme(key: str) -> Scheme:
 def check_bits(bits: int, scheme: str = "symmetric") -> int:
     """Validate a bitwidth for a scheme; returns it. Integer schemes take 1 (restricted: 2) to 16 bits."""
     if isinstance(bits, bool) or not isinstance(bits, int | np.integer):
-        raise ValueError(f"Bits must be a whole number from {MIN_BITS} to {MAX_BITS}; got {bits!r}.")
+        raise LabError("bits.not_whole", low=MIN_BITS, high=MAX_BITS, value=repr(bits))
     bits = int(bits)
     if not MIN_BITS <= bits <= MAX_BITS:
-        raise ValueError(f"Bits must be from {MIN_BITS} to {MAX_BITS}; got {bits}.")
+        raise LabError("bits.range", low=MIN_BITS, high=MAX_BITS, value=bits)
     record = get_scheme(scheme)
     if bits < record.min_bits:
-        raise ValueError(
-            f"The {record.key} scheme needs at least {record.min_bits} bits: at 1 bit its range "
-            "[-(2^0-1), 2^0-1] is just {0}."
-        )
+        raise LabError("bits.restricted", scheme=record.key, bits=record.min_bits)
     return bits
 
 

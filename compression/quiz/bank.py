@@ -33,6 +33,7 @@ from typing import Any
 
 import yaml
 
+from compression.i18n import LabError
 from compression.quiz.links import TryIt, make_try_it
 
 QUESTIONS_DIR = Path(__file__).resolve().parent / "questions"
@@ -130,7 +131,7 @@ class Bank:
         try:
             return self._by_id[question_id]  # type: ignore[attr-defined]
         except KeyError:
-            raise ValueError(f"No question with id {question_id!r} in the bank.") from None
+            raise LabError("quiz.no_question", id=repr(question_id)) from None
 
     def __contains__(self, question_id: object) -> bool:
         return question_id in self._by_id  # type: ignore[attr-defined]
