@@ -103,11 +103,10 @@ def base_config(settings: Settings) -> tuple[TrainConfig, int]:
     """The shared settings expander -> (base TrainConfig, seeds per cell)."""
     with st.expander(f":material/settings: {t('sweep.settings')}", expanded=False):
         c1, c2, c3 = st.columns(3)
+        # Labels built in this run (a format_func reading the language later would not see this session's).
+        dataset_labels = {name: dataset_label(name, settings.data_dir) for name in DATASETS}
         dataset = c1.selectbox(
-            t("sweep.dataset"),
-            list(DATASETS),
-            format_func=lambda name: dataset_label(name, settings.data_dir),
-            key="sweep_dataset",
+            t("sweep.dataset"), list(DATASETS), format_func=dataset_labels.__getitem__, key="sweep_dataset"
         )
         teacher = c2.selectbox(
             t("sweep.teacher"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from compression.i18n import LabError
 from compression.quantization.inputs import parse_bits, parse_values
 from compression.quantization.schemes import ROUNDINGS, SCHEME_REGISTRY, get_scheme
 
@@ -33,27 +34,22 @@ def _scheme(raw: str) -> str:
     try:
         return get_scheme(raw.strip().lower()).key
     except ValueError:
-        raise ValueError(f"choose one of {', '.join(SCHEME_REGISTRY)}") from None
+        raise LabError("links.choose", options=", ".join(SCHEME_REGISTRY)) from None
 
 
 def _rounding(raw: str) -> str:
     value = raw.strip().lower()
     if value not in ROUNDINGS:
-        raise ValueError(f"choose one of {', '.join(ROUNDINGS)}")
+        raise LabError("links.choose", options=", ".join(ROUNDINGS))
     return value
 
 
 def _calibration(raw: str) -> str:
     value = raw.strip().lower()
     if value == "range":
-        raise ValueError(
-            "an explicit range cannot come from a link: choose minmax, percentile or mse, "
-            "then pick 'explicit range' on the page and type its minimum and maximum"
-        )
+        raise LabError("links.range")
     if value not in LINK_CALIBRATIONS:
-        raise ValueError(
-            f"choose one of {', '.join(LINK_CALIBRATIONS)} (range: an explicit range is typed on the page)"
-        )
+        raise LabError("links.calibration", options=", ".join(LINK_CALIBRATIONS))
     return value
 
 

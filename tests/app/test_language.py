@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from compression.i18n import t as text
 from tests.app.conftest import assert_no_exception
 
@@ -84,3 +86,22 @@ def test_home_cards_link_in_the_visitors_language(open_page):
     labels = " ".join(str(m.value) for m in at.markdown)
     for key in ("app.nav.quiz", "app.nav.quantization", "app.nav.distillation"):
         assert text(key, "zh") in labels
+
+
+@pytest.mark.parametrize(
+    ("page", "query", "expected"),
+    [
+        ("pages/distillation.py", {"alpha": "2"}, "alpha（教师软目标项的权重）必须在 0 到 1 之间，收到的是 2.0。"),
+        ("pages/distillation.py", {"teacher": "zz"}, "未知的教师模型 'zz'。"),
+        ("pages/quantization.py", {"bits": "0"}, "位宽必须在 1 到 16 之间；收到的是 0。"),
+        ("pages/quantization.py", {"calibration": "zzz"}, "请从 minmax, percentile, mse 中选一个"),
+        ("pages/quiz.py", {"question": "nope"}, "题库中没有 id 为 'nope' 的题目。"),
+    ],
+)
+def test_a_refused_deep_link_reads_in_chinese_whole(open_page, page, query, expected):
+    """Issue 10: the warning's frame and the library's reason, both in the visitor's language."""
+    at = open_page(page, query={**query, "lang": "zh"})
+    assert_no_exception(at)
+    warnings = [str(w.value) for w in at.warning]
+    assert any(w.startswith("链接参数 ") and expected in w for w in warnings), warnings
+    assert not any("was ignored" in w for w in warnings)
