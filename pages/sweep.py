@@ -102,7 +102,7 @@ def dataset_label(name: str, data_dir) -> str:  # noqa: ANN001
 def base_config(settings: Settings) -> tuple[TrainConfig, int]:
     """The shared settings expander -> (base TrainConfig, seeds per cell)."""
     with st.expander(f":material/settings: {t('sweep.settings')}", expanded=False):
-        c1, c2, c3 = st.columns(3)
+        c1, c2, c3 = st.columns([4, 3, 3])  # the dataset's title is the longest label
         # Labels built in this run (a format_func reading the language later would not see this session's).
         dataset_labels = {name: dataset_label(name, settings.data_dir) for name in DATASETS}
         dataset = c1.selectbox(
