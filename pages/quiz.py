@@ -35,6 +35,7 @@ from compression.quiz import (
 )
 from pages._shared import (
     FEATURE_PAGES,
+    error_text,
     is_presenter,
     lang,
     lang_query,
@@ -93,7 +94,7 @@ def _record(answers: list[tuple[str, bool]]) -> None:
     try:
         _room().record(answers)
     except ValueError as exc:
-        _state().message = str(exc)
+        _state().message = error_text(exc)
 
 
 def _restore(widget_key: str, value: Any) -> None:
@@ -349,7 +350,7 @@ def _start_exam(bank: Bank) -> None:
     try:
         state.start_exam(bank, seed, size)
     except ValueError as exc:
-        state.message = str(exc)
+        state.message = error_text(exc)
 
 
 def _on_exam_move(bank: Bank, step: int) -> None:
@@ -374,7 +375,7 @@ def _on_retry(bank: Bank) -> None:
     try:
         state.retry_missed(bank)
     except ValueError as exc:
-        state.message = str(exc)
+        state.message = error_text(exc)
 
 
 def _on_new_exam() -> None:
@@ -565,7 +566,7 @@ def _on_reset(confirm: bool | None) -> None:
         try:
             removed = _room().reset()
         except ValueError as exc:
-            state.message = str(exc)
+            state.message = error_text(exc)
         else:
             state.message = _tr("reset_done", n=removed)
 

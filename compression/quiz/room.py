@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from compression.i18n import LabError
 from compression.quiz.bank import Bank
 from compression.quiz.text import topic_label
 
@@ -59,10 +60,7 @@ class RoomStats:
                 conn.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             LOGGER.warning("Quiz room statistics at %s cannot be opened: %s", self.path, exc)
-            raise ValueError(
-                f"The quiz room statistics cannot be opened ({_problem(exc)}). The server's owner can check the "
-                "file named by COMPRESSION_LAB_QUIZ_DB: its folder must exist or be creatable and be writable."
-            ) from exc
+            raise LabError("room.open", problem=_problem(exc)) from exc
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -97,7 +95,7 @@ class RoomStats:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             LOGGER.warning("Could not record quiz answers in %s: %s", self.path, exc)
-            raise ValueError(f"Could not record the answers in the room statistics ({_problem(exc)}).") from exc
+            raise LabError("room.record", problem=_problem(exc)) from exc
         return len(rows)
 
     def stats(self) -> pd.DataFrame:
@@ -109,7 +107,7 @@ class RoomStats:
                 ).fetchall()
         except sqlite3.Error as exc:
             LOGGER.warning("Could not read the quiz room statistics in %s: %s", self.path, exc)
-            raise ValueError(f"Could not read the room statistics ({_problem(exc)}).") from exc
+            raise LabError("room.read", problem=_problem(exc)) from exc
         frame = pd.DataFrame(rows, columns=["question_id", "answered", "correct"])
         frame["wrong"] = frame["answered"] - frame["correct"]
         frame["wrong_rate"] = (frame["wrong"] / frame["answered"]).astype(float)
@@ -130,7 +128,7 @@ class RoomStats:
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             LOGGER.warning("Could not reset the quiz room statistics in %s: %s", self.path, exc)
-            raise ValueError(f"Could not reset the room statistics ({_problem(exc)}).") from exc
+            raise LabError("room.reset", problem=_problem(exc)) from exc
         return int(removed)
 
 

@@ -134,6 +134,8 @@ def test_errors_never_show_the_servers_paths(tmp_path):
     message = str(raised.value)
     assert "cannot be opened" in message and "COMPRESSION_LAB_QUIZ_DB" in message
     assert str(tmp_path) not in message and "secret-server-folder" not in message
+    chinese = raised.value.message("zh")  # the quiz page shows it in the visitor's language
+    assert chinese.startswith("无法打开测验全场统计（") and str(tmp_path) not in chinese
     room = RoomStats(tmp_path / "quiz.sqlite")
     (tmp_path / "quiz.sqlite").unlink()
     (tmp_path / "quiz.sqlite").mkdir()  # the database is now a folder: reading fails
