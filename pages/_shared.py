@@ -363,6 +363,32 @@ def t(key: str, /, **fmt: object) -> str:
     return lookup(key, lang(), **fmt)
 
 
+def t_or(key: str, fallback: str, **fmt: object) -> str:
+    """t(key) when the catalogues hold `key`, else `fallback` (datasets, presets and variants added to the
+    library's registries without a translation keep their English title)."""
+    from compression.i18n import CatalogueError
+
+    try:
+        return t(key, **fmt)
+    except CatalogueError:
+        return fallback
+
+
+def dataset_title(name: str) -> str:
+    """A dataset's title in the visitor's language (the trainer's and the sweep's dataset choice)."""
+    from compression.distillation.data import DATASETS
+
+    return t_or(f"distillation.datasets.{name.replace('-', '_')}.title", DATASETS[name].title)
+
+
+def dataset_label(name: str, data_dir: Path) -> str:
+    """dataset_title, marked when this server lacks the dataset's files."""
+    from compression.distillation.data import dataset_available
+
+    title = dataset_title(name)
+    return title if dataset_available(name, data_dir) else t("distillation.form.not_on_server", title=title)
+
+
 def _keep_lang_in_url(code: str) -> None:
     """Write the language into ?lang= (English is the default and needs none); a bad value is left alone in
     English, so the page that reads it can still say what was wrong."""

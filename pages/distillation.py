@@ -32,9 +32,9 @@ from compression.distillation.room_run import RoomFocus, RoomPin, room_focus
 from compression.distillation.store import RunRecord, StorageError
 from compression.distillation.trainer import LINK_FIELDS, TrainConfig, default_config, parse_field
 from compression.distillation.variants import TEACHER_TITLE, VARIANTS, colours
-from compression.i18n import CatalogueError
 from pages._charts import LiveFigureClock
 from pages._shared import (
+    dataset_label,
     get_manager,
     is_presenter,
     lang,
@@ -44,6 +44,7 @@ from pages._shared import (
     require_router,
     show_error,
     t,
+    t_or,
     visitor_id,
 )
 
@@ -385,26 +386,8 @@ def use_dataset_defaults() -> None:
     st.session_state["distill_teacher_epochs"] = defaults.teacher_epochs or 0
 
 
-def t_or(key: str, fallback: str, **fmt: object) -> str:
-    """t(key) when the catalogues hold `key`, else `fallback` (datasets, presets and variants added to the
-    library's registries without a translation keep their English title)."""
-    try:
-        return t(key, **fmt)
-    except CatalogueError:
-        return fallback
-
-
-def dataset_title(name: str) -> str:
-    return t_or(f"distillation.datasets.{name.replace('-', '_')}.title", DATASETS[name].title)
-
-
 def dataset_detail(name: str) -> str:
     return t_or(f"distillation.datasets.{name.replace('-', '_')}.detail", DATASETS[name].description)
-
-
-def dataset_label(name: str, data_dir) -> str:  # noqa: ANN001
-    title = dataset_title(name)
-    return title if dataset_available(name, data_dir) else t("distillation.form.not_on_server", title=title)
 
 
 def preset_title(name: str, presets: dict) -> str:

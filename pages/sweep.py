@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from compression.config import Settings
-from compression.distillation.data import DATASETS, dataset_available
+from compression.distillation.data import DATASETS
 from compression.distillation.jobs import JobManager, JobSnapshot
 from compression.distillation.models import STUDENT_PRESETS, TEACHER_PRESETS
 from compression.distillation.report import metrics_csv
@@ -28,8 +28,8 @@ from compression.distillation.sweep import (
     sweep_history_frame,
 )
 from compression.distillation.trainer import TrainConfig, parse_field
-from compression.i18n import CatalogueError
 from pages._shared import (
+    dataset_label,
     get_manager,
     is_presenter,
     presenter_login,
@@ -37,6 +37,7 @@ from pages._shared import (
     require_router,
     show_error,
     t,
+    t_or,
     visitor_id,
 )
 
@@ -46,14 +47,6 @@ LIVE_POINTS = 150
 T_OPTIONS = [0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0]
 ALPHA_OPTIONS = [0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0]
 CONTROL_COLORS = {"baseline": "#e07b39", "smoothing": "#3a9d5d", "teacher": "#1c2333"}
-
-
-def t_or(key: str, fallback: str) -> str:
-    """t(key) when the catalogues hold `key`, else `fallback` (registry entries without a translation)."""
-    try:
-        return t(key)
-    except CatalogueError:
-        return fallback
 
 
 def preset_title(name: str) -> str:
@@ -88,15 +81,6 @@ def apply_deep_link(max_epochs: int) -> None:
     value = query_param("teacher_epochs", teacher_epochs, None)
     if value is not None:
         st.session_state["sweep_teacher_epochs"] = value
-
-
-def dataset_label(name: str, data_dir) -> str:  # noqa: ANN001
-    """The dataset's title in the visitor's language (the trainer's), marked when its files are missing."""
-    try:
-        title = t(f"distillation.datasets.{name.replace('-', '_')}.title")
-    except CatalogueError:  # a dataset registered later brings its own English title
-        title = DATASETS[name].title
-    return title if dataset_available(name, data_dir) else t("distillation.form.not_on_server", title=title)
 
 
 def base_config(settings: Settings) -> tuple[TrainConfig, int]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from compression.distillation.data import DATASETS
 from compression.distillation.models import ModelSpec, parse_model
 from compression.distillation.variants import enabled_variants
-from compression.i18n import LabError
+from compression.i18n import LabError, Text
 
 STEP_OVERHEAD_S = 0.3e-3
 """Python and kernel-launch time per optimisation step, measured for tiny models (one CPU thread)."""
@@ -136,7 +136,9 @@ def check_budget(
     if max_params is not None:
         for role, params in (("teacher", work.teacher_params), ("student", work.student_params)):
             if params > max_params:
-                raise LabError(f"budget.too_many_params_{role}", params=params, limit=max_params)
+                raise LabError(
+                    "budget.too_many_params", role=Text(f"errors.model.{role}"), params=params, limit=max_params
+                )
     if max_memory_bytes is not None and work.memory_bytes > max_memory_bytes:
         raise LabError("budget.too_much_memory", need=work.memory_bytes / 2**20, limit=max_memory_bytes / 2**20)
     return work

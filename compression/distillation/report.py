@@ -13,6 +13,18 @@ from compression.distillation.store import METRIC_COLUMNS
 from compression.distillation.variants import roles, title
 
 
+def thin_per_model(frame: pd.DataFrame, max_points: int) -> pd.DataFrame:
+    """At most about `max_points` rows per `model` (every k-th, evenly spaced, always the last one)."""
+    parts = []
+    for _, group in frame.groupby("model", sort=False):
+        step = max(1, -(-len(group) // max_points))
+        keep = group.iloc[::step]
+        if keep.index[-1] != group.index[-1]:
+            keep = pd.concat([keep, group.iloc[[-1]]])
+        parts.append(keep)
+    return pd.concat(parts)
+
+
 def history_frame(rows: Iterable[dict[str, Any]] | pd.DataFrame, max_points: int | None = None) -> pd.DataFrame:
     """Per-epoch metrics with readable names: Model, epoch, losses, test accuracy % and agreement %.
 
@@ -23,14 +35,7 @@ def history_frame(rows: Iterable[dict[str, Any]] | pd.DataFrame, max_points: int
     if frame.empty:
         return pd.DataFrame(columns=["Model", "epoch", "train loss", "test loss", "test accuracy %", "agreement %"])
     if max_points:
-        parts = []
-        for _, group in frame.groupby("model", sort=False):
-            step = max(1, -(-len(group) // max_points))
-            keep = group.iloc[::step]
-            if keep.index[-1] != group.index[-1]:
-                keep = pd.concat([keep, group.iloc[[-1]]])
-            parts.append(keep)
-        frame = pd.concat(parts)
+        frame = thin_per_model(frame, max_points)
     order = {role: i for i, role in enumerate(roles())}
     frame = frame.sort_values(["model", "epoch"], key=lambda s: s.map(order) if s.name == "model" else s)
     return pd.DataFrame(

@@ -760,18 +760,13 @@ def sweep_history_frame(rows: list[dict[str, Any]], max_points: int | None = Non
     about `max_points` epochs per model (evenly spaced, always the last)."""
     import pandas as pd
 
+    from compression.distillation.report import thin_per_model
+
     frame = pd.DataFrame(rows, columns=["model", "epoch", "train_loss", "test_loss", "test_accuracy", "agreement"])
     if frame.empty:
         return pd.DataFrame(columns=["model", "epoch", "test accuracy %", "test loss"])
     if max_points:
-        parts = []
-        for _, group in frame.groupby("model", sort=False):
-            step = max(1, -(-len(group) // max_points))
-            keep = group.iloc[::step]
-            if keep.index[-1] != group.index[-1]:
-                keep = pd.concat([keep, group.iloc[[-1]]])
-            parts.append(keep)
-        frame = pd.concat(parts)
+        frame = thin_per_model(frame, max_points)
     frame = frame.assign(**{"test accuracy %": 100 * frame["test_accuracy"], "test loss": frame["test_loss"]})
     return frame[["model", "epoch", "test accuracy %", "test loss"]].reset_index(drop=True)
 
