@@ -206,8 +206,8 @@ def error_text(exc: BaseException) -> str:
 
 def show_error(exc: BaseException, what: str = "") -> None:
     """Show a library error as a message (never a traceback); its text may quote visitor input, so it is escaped."""
-    prefix = f"{what}: " if what else ""
-    st.error(f"{prefix}{escape_markdown(error_text(exc), 2000)}", icon=":material/error:")
+    message = escape_markdown(error_text(exc), 2000)
+    st.error(t("app.error.in_context", what=what, message=message) if what else message, icon=":material/error:")
 
 
 def report_unexpected(exc: BaseException, where: str) -> None:

@@ -230,11 +230,14 @@ def test_lang_zh_shows_the_playground_in_chinese(open_page):
 def test_lang_zh_shows_bad_input_errors_in_chinese(open_page):
     """Issue 10: messages in the visitor's language too. The library's input errors are catalogue texts
     (LabError): the same check, the Chinese text, the visitor's tokens quoted as typed."""
+    from compression.i18n import t
+
     at = open_page(PAGE, query={"lang": "zh"})
     at.text_area(key="quant_text").input("0.5, abc, 1.0").run()
     assert_no_exception(at)
     messages = " ".join(str(e.value) for e in at.error)
     assert "这些不是数：'abc'" in messages, messages
+    assert messages.startswith(t("quantization.values.error", "zh") + "：这些不是数")  # a full-width colon after 汉字
     assert "These are not numbers" not in messages
     at.text_area(key="quant_text").input("1, inf").run()
     messages = " ".join(str(e.value) for e in at.error)
