@@ -2,7 +2,7 @@
 
 Pick a finished run, the models, bitwidths, granularity, scheme and calibration; see accuracy against size
 (the staircase float32 teacher -> float32 distilled student -> int8 -> int4 -> int2), the table, a verdict,
-per-layer sensitivity, one layer's weights with its levels, and a CSV. Numerics live in compression/ptq.py.
+per-layer sensitivity, one layer's weights with its levels, and a CSV. Numerics live in compression/ptq/core.py.
 Deep link: /compress?run=RUN_ID&bits=8,4,2&granularity=per-channel
 """
 

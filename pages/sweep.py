@@ -7,6 +7,7 @@ script. Library: compression/distillation/sweep.py. A fragment polls the watched
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -27,7 +28,7 @@ from compression.distillation.sweep import (
     summary_csv,
     sweep_history_frame,
 )
-from compression.distillation.trainer import TrainConfig, parse_field
+from compression.distillation.trainer import TrainConfig, default_config, parse_field
 from pages._shared import (
     dataset_label,
     get_manager,
@@ -92,9 +93,11 @@ def base_config(settings: Settings) -> tuple[TrainConfig, int]:
         dataset = c1.selectbox(
             t("sweep.dataset"), list(DATASETS), format_func=dataset_labels.__getitem__, key="sweep_dataset"
         )
+        teacher_default = DATASETS[dataset].default_teacher
         teacher = c2.selectbox(
             t("sweep.teacher"),
             list(TEACHER_PRESETS),
+            index=list(TEACHER_PRESETS).index(teacher_default) if teacher_default in TEACHER_PRESETS else 0,
             format_func={n: preset_title(n) for n in TEACHER_PRESETS}.get,
             key="sweep_teacher",
         )
@@ -114,12 +117,13 @@ def base_config(settings: Settings) -> tuple[TrainConfig, int]:
         seeds = c6.segmented_control(
             t("sweep.seeds"), [1, 3], default=1, key="sweep_seeds", help=t("sweep.seeds_help"), required=True
         )
-    base = TrainConfig(
-        dataset=dataset,
+    defaults = default_config(dataset)  # the trainer's defaults for this dataset (batch size, teacher epochs)
+    base = replace(
+        defaults,
         teacher=teacher,
         student=student,
         epochs=int(epochs),
-        teacher_epochs=int(teacher_epochs) or None,
+        teacher_epochs=int(teacher_epochs) or defaults.teacher_epochs,
         device=settings.device,
     )
     return base, int(seeds or 1)
@@ -486,6 +490,11 @@ watched_id = st.session_state.get("sweep_job")
 if watched_id is None and room.job_id:
     watched_id = st.session_state["sweep_job"] = room.job_id
     st.session_state["sweep_room_seen"] = room.job_id
+if watched_id is None:  # a fresh visit: the room's latest finished sweep, as the trainer shows its latest run
+    try:
+        watched_id = manager.store.sweeps.latest_finished()
+    except ValueError as exc:
+        show_error(exc, t("sweep.not_started"))
 watched = manager.snapshot(watched_id) if watched_id else None
 active = watched is not None and watched.active
 st.session_state["sweep_drawn_active"] = watched.id if active else None

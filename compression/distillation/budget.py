@@ -74,18 +74,29 @@ class WorkEstimate:
     """Peak memory of the training process for this run (data, models with Adam state, activations), roughly."""
 
 
-def estimate_work(config, gflops: float = DEFAULT_GFLOPS_PER_THREAD) -> WorkEstimate:  # noqa: ANN001 - a TrainConfig
-    """The work of `config` (a TrainConfig), with a cached teacher counted as trained: the bound must hold anyway."""
+def estimate_work(
+    config,  # noqa: ANN001 - a TrainConfig
+    gflops: float = DEFAULT_GFLOPS_PER_THREAD,
+    *,
+    students: int | None = None,
+    stacked: bool = False,
+) -> WorkEstimate:
+    """The work of `config` (a TrainConfig), with a cached teacher counted as trained: the bound must hold anyway.
+
+    `students`: how many students the job trains (default: the run's variants; a sweep counts every cell,
+    control and seed). `stacked`: they train as one batched model, so the per-step overhead is paid once per
+    batch for the whole group while the arithmetic still grows with every student.
+    """
     info = DATASETS[config.dataset]
     teacher = model_cost(parse_model(config.teacher, "teacher"), info.input_shape, info.num_classes)
     student = model_cost(parse_model(config.student, "student"), info.input_shape, info.num_classes)
     fraction = config.resolved_train_fraction()
     n_train = max(1, round(info.train_pool * fraction))
     n_test = max(1, info.train_pool - n_train if info.test_from_pool else info.test_size)
-    students = len(enabled_variants(config))
+    students = len(enabled_variants(config)) if students is None else students
     t_epochs, s_epochs = config.resolved_teacher_epochs(), config.epochs
     steps_per_epoch = -(-n_train // config.batch_size)
-    steps = steps_per_epoch * (t_epochs + students * s_epochs)
+    steps = steps_per_epoch * (t_epochs + (1 if stacked else students) * s_epochs)
     flops = (
         6.0 * teacher.macs * n_train * t_epochs
         + 6.0 * student.macs * n_train * s_epochs * students
@@ -128,9 +139,13 @@ def check_budget(
     max_seconds: float | None = None,
     max_params: int | None = None,
     max_memory_bytes: int | None = None,
+    students: int | None = None,
+    stacked: bool = False,
 ) -> WorkEstimate:
-    """Raise ValueError with the estimate when `config` exceeds a limit; return the estimate otherwise."""
-    work = estimate_work(config, gflops)
+    """Raise ValueError with the estimate when `config` exceeds a limit; return the estimate otherwise.
+
+    `students` and `stacked` as in `estimate_work`: a sweep is budgeted for every student it trains."""
+    work = estimate_work(config, gflops, students=students, stacked=stacked)
     if max_seconds is not None and work.seconds > max_seconds:
         raise LabError("budget.too_long", estimate=human_duration(work.seconds), limit=human_duration(max_seconds))
     if max_params is not None:

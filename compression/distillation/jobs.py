@@ -207,8 +207,11 @@ class JobManager:
             raise DatasetUnavailableError(missing_message(dataset, self.data_dir))
         if self.max_sample_passes is not None and work > self.max_sample_passes:
             raise LabError("jobs.too_many_samples", work=work / 1e6, limit=self.max_sample_passes / 1e6)
+        is_run = isinstance(config, TrainConfig)
         check_budget(
-            config if isinstance(config, TrainConfig) else config.base,
+            config if is_run else config.base,
+            students=None if is_run else len(config.students()),  # a sweep: every cell, control and seed
+            stacked=not is_run,
             gflops=self.train_gflops,
             max_seconds=self.max_job_seconds,
             max_params=self.max_params,

@@ -480,9 +480,21 @@ class SweepStore:
 
     def __init__(self, runs: RunStore) -> None:
         self.runs = runs
-        runs._conn().raw.executescript(_SWEEP_SCHEMA)
+        self._create()
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.runs.runs_dir
+
+    def _forget_connection(self) -> None:
+        self.runs._forget_connection()
+
+    @_guarded
+    def _create(self) -> None:
+        self.runs._conn().raw.executescript(_SWEEP_SCHEMA)
         self.recovered = self.mark_interrupted()
 
+    @_guarded
     def create_run(self, run_id: str, config: dict[str, Any], owner: str = "", device: str = "") -> None:
         now = time.time()
         with self.runs._conn() as conn:
@@ -491,6 +503,7 @@ class SweepStore:
                 (check_run_id(run_id), now, now, "queued", owner, device, json.dumps(config)),
             )
 
+    @_guarded
     def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
         if status not in STATUSES:
             raise ValueError(f"Unknown status {status!r}.")
@@ -500,6 +513,7 @@ class SweepStore:
                 (status, error, time.time(), run_id),
             )
 
+    @_guarded
     def add_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
@@ -514,6 +528,7 @@ class SweepStore:
                 ],
             )  # fmt: skip
 
+    @_guarded
     def finish(
         self, run_id: str, results: dict[str, Any], weights: dict[str, dict[str, torch.Tensor]] | None = None
     ) -> None:
@@ -548,6 +563,7 @@ class SweepStore:
                 (json.dumps(slim), time.time(), run_id),
             )
 
+    @_guarded
     def mark_interrupted(self) -> int:
         """Sweeps a previous server left queued or running become "interrupted". Returns how many."""
         with self.runs._conn() as conn:
@@ -559,6 +575,7 @@ class SweepStore:
             )
             return cur.rowcount
 
+    @_guarded
     def list_sweeps(self, limit: int = 50) -> pd.DataFrame:
         """Newest first: id, created (UTC), status, dataset, student, epochs, cells, seeds, best cell, its accuracy."""
         rows = (
@@ -596,6 +613,17 @@ class SweepStore:
                      "best %", "baseline %", "error"],
         )  # fmt: skip
 
+    @_guarded
+    def latest_finished(self) -> str | None:
+        """The id of the newest finished sweep, or None."""
+        row = (
+            self.runs._conn()
+            .execute("SELECT id FROM sweeps WHERE status='done' ORDER BY created_at DESC LIMIT 1")
+            .fetchone()
+        )
+        return None if row is None else row[0]
+
+    @_guarded
     def get_sweep(self, sweep_id: str) -> SweepRecord | None:
         conn = self.runs._conn()
         row = conn.execute("SELECT * FROM sweeps WHERE id=?", (check_run_id(sweep_id),)).fetchone()

@@ -40,6 +40,7 @@ from compression.distillation.trainer import (
     TeacherCache,
     TrainConfig,
     TrainingError,
+    _check_finite,
     _cosine,
     _logits,
     _Progress,
@@ -539,7 +540,9 @@ def _teacher(
         emit(ProgressEvent("status", "teacher", message=f"Training the teacher for {teacher_epochs} epochs"))
         rows = _train_teacher(teacher, data, config, teacher_epochs, steps_per_epoch, device, progress, emit)
         if teacher_cache is not None:
-            teacher_cache.put(cache_key, teacher.state_dict(), rows)
+            problem = teacher_cache.put(cache_key, teacher.state_dict(), rows)
+            if problem:  # as the trainer says it: the run goes on without the cache
+                emit(ProgressEvent("status", "teacher", message=problem[0].upper() + problem[1:] + "."))
     teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
@@ -617,7 +620,10 @@ def _train_sweep(
             scheduler.step()
             total += losses.detach() * idx.shape[1]
             progress.step("students", epoch, config.epochs, step, steps_per_epoch)
-        rows = _evaluate_stacked(model, data, students, epoch, (total / n_train).tolist(), teacher_test_pred)
+        mean_losses = (total / n_train).tolist()
+        for s, mean_loss in zip(students, mean_losses, strict=True):  # as the trainer: never train on NaN
+            _check_finite(mean_loss, s["kind"] if s["kind"] != "distilled" else "student", epoch, s["model"])
+        rows = _evaluate_stacked(model, data, students, epoch, mean_losses, teacher_test_pred)
         for i, row in enumerate(rows):
             per_student[i].append(row)
         history.extend(rows)

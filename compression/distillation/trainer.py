@@ -559,10 +559,14 @@ def _student_loss(variant: Variant, config: TrainConfig, teacher_logits: torch.T
     return lambda logits, y, idx: variant.loss(logits, y, None, config)
 
 
-def _check_finite(mean_loss: float, role: str, epoch: int) -> None:
-    """Stop the run when a model's training loss is no longer a number (NaN or infinite)."""
+def _check_finite(mean_loss: float, role: str, epoch: int, name: str | None = None) -> None:
+    """Stop the run (or sweep) when a model's training loss is no longer a number (NaN or infinite).
+
+    `name`: the sweep's name of the student (its cell and seed), said after the role's title."""
     if not math.isfinite(mean_loss):
         title = "teacher" if role == "teacher" else VARIANTS[role].title.lower()
+        if name and name != role:
+            title = f"{title} ({name})"
         raise TrainingError(
             f"Training stopped: the {title}'s loss became {mean_loss} at epoch {epoch}, so further steps would "
             "only train on NaN. Try a lower learning rate, a temperature nearer 1-20, or another seed."

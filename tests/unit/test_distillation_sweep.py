@@ -187,3 +187,77 @@ def test_cli_sweep_flags_write_the_sweep_list(tmp_path, capsys):
     assert "T=1 α=0.5" in capsys.readouterr().out
     assert main([*argv[:-4], "--sweep-temperature", "1,x"]) == 2
     assert "'x' is not a number" in capsys.readouterr().err
+
+
+# --- issue 16: the sweep gets what a run gets -----------------------------------------------------------------
+def test_a_sweep_is_budgeted_for_every_student_it_trains(tmp_path):
+    """The default 5 × 4 grid × 3 seeds (66 students) over a run the budget accepts is refused: the queue
+    once budgeted only its base run."""
+    from compression.distillation.budget import estimate_work
+    from compression.distillation.trainer import default_config
+
+    base = replace(default_config("mnist"), epochs=70, device="cpu")
+    sweep = SweepConfig.grid(base, seeds=1)
+    run_s = estimate_work(base, 50).seconds
+    sweep_s = estimate_work(base, 50, students=len(sweep.students()), stacked=True).seconds
+    assert sweep_s > 3 * run_s
+    store = RunStore(tmp_path / "runs")
+    manager = JobManager(store, data_dir=tmp_path / "data", allow_download=True, train_threads=1,
+                         max_job_seconds=(run_s + sweep_s) / 2, max_epochs=2000)  # fmt: skip
+    try:
+        manager.check(base)  # the base run fits
+        with pytest.raises(ValueError, match="too long"):
+            manager.check(sweep)
+        with pytest.raises(ValueError, match="too long"):
+            manager.submit(sweep, owner="learner")
+        assert manager.jobs() == []
+    finally:
+        manager.shutdown()
+        store.close()
+
+
+def test_a_sweep_whose_loss_turns_nan_stops_with_a_message(monkeypatch, cache):
+    from compression.distillation import sweep as sweep_module
+    from compression.distillation.trainer import TrainingError
+
+    real = sweep_module.kd_loss_stacked
+    monkeypatch.setattr(sweep_module, "kd_loss_stacked", lambda *a, **k: real(*a, **k) * float("nan"))
+    grid = SweepConfig.grid(replace(BASE, epochs=2), (2.0,), (0.9,))
+    with pytest.raises(TrainingError, match=r"loss became nan at epoch 1.*lower learning rate"):
+        train_sweep(grid, teacher_cache=cache)
+
+
+def test_a_sweep_says_when_its_teacher_could_not_be_cached(tmp_path):
+    blocked = tmp_path / "teachers"
+    blocked.write_text("a file where the cache folder should be")
+    events = []
+    grid = SweepConfig.grid(replace(BASE, epochs=1, seed=11), (2.0,), (0.9,))
+    train_sweep(grid, teacher_cache=TeacherCache(blocked), on_event=events.append)
+    messages = [e.message for e in events if e.kind == "status"]
+    assert any("could not be cached" in m and "goes on without the cache" in m for m in messages), messages
+
+
+def test_a_damaged_sweep_table_is_a_storage_error_not_a_raw_sqlite_error(tmp_path):
+    import sqlite3
+
+    from compression.distillation.store import StorageError
+
+    store = RunStore(tmp_path / "runs")
+    store.list_runs()
+    store.close()
+    with sqlite3.connect(tmp_path / "runs" / "distillation.sqlite") as conn:
+        conn.execute("CREATE TABLE sweeps (other TEXT)")  # a table of that name without its columns
+    again = RunStore(tmp_path / "runs")
+    with pytest.raises(StorageError, match="run history cannot be saved or read"):
+        again.sweeps.list_sweeps()
+    again.close()
+
+
+def test_the_latest_finished_sweep_is_found_for_a_fresh_visit(tmp_path):
+    store = RunStore(tmp_path / "runs")
+    assert store.sweeps.latest_finished() is None
+    for sweep_id, status in (("aaa", "done"), ("bbb", "done"), ("ccc", "failed")):
+        store.sweeps.create_run(sweep_id, {"kind": "sweep"})
+        store.sweeps.set_status(sweep_id, status)
+    assert store.sweeps.latest_finished() == "bbb"
+    store.close()

@@ -59,3 +59,71 @@ def test_the_quantization_package_has_no_import_cycle():
     for node in graph:
         visit(node, ())
     assert {"schemes", "inputs", "core", "calibration", "quantizer", "formats", "sweep", "article"} <= set(graph)
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _top_level_imports(path: Path, modules: set[str]) -> set[str]:
+    """Modules of the library that `path` imports when it is imported (module level, not inside functions)."""
+    found: set[str] = set()
+    body = list(ast.parse(path.read_text(encoding="utf-8")).body)
+    while body:
+        node = body.pop(0)
+        if isinstance(node, (ast.If, ast.Try)):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
+                continue
+            body.extend(node.body + getattr(node, "orelse", []) + getattr(node, "finalbody", []))
+            for handler in getattr(node, "handlers", []):
+                body.extend(handler.body)
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names if alias.name in modules}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                if child in modules:
+                    found.add(child)
+                elif node.module in modules:
+                    found.add(node.module)
+    return found
+
+
+def test_the_whole_library_has_no_import_cycle():
+    """Every module under compression/, packages included (ptq's CLI once imported ptq back)."""
+    paths = list(LIBRARY.rglob("*.py"))
+    modules = {_module_name(p) for p in paths}
+    graph = {}
+    for path in paths:
+        name = _module_name(path)
+        # a module importing its own parent package is how Python packages work, not a cycle
+        graph[name] = {m for m in _top_level_imports(path, modules) if not name.startswith(m + ".")}
+    done: set[str] = set()
+
+    def visit(node: str, stack: tuple[str, ...]) -> None:
+        assert node not in stack, " -> ".join((*stack, node))
+        if node in done:
+            return
+        for target in sorted(graph.get(node, ())):
+            visit(target, (*stack, node))
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node, ())
+    assert {"compression.ptq", "compression.ptq.cli", "compression.distillation.jobs"} <= set(graph)
+
+
+def test_python_m_compression_ptq_runs_its_module_once():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "compression.ptq", "--help"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    loads = [line for line in out.stderr.splitlines() if line.rstrip().endswith("compression.ptq.core")]
+    assert len(loads) == 1, loads

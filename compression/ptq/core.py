@@ -848,8 +848,3 @@ __all__ = [
     "verdict",
 ]
 
-
-if __name__ == "__main__":
-    from compression.ptq_cli import main
-
-    raise SystemExit(main())

@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from compression import ptq
 from compression.config import Settings
+from compression.ptq import core as ptq
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,5 @@
+"""`python -m compression.ptq`: see compression/ptq/cli.py."""
+
+from compression.ptq.cli import main
+
+raise SystemExit(main())
