@@ -15,9 +15,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
+from typing import NamedTuple
 
 __all__ = [
+    "KeyCheck",
     "KeyGuessLimiter",
+    "PresenterKeyGate",
     "is_loopback",
     "is_visitor_token",
     "new_visitor_token",
@@ -73,6 +76,52 @@ class KeyGuessLimiter:
                     self._wrong[who] = times  # most recent last: the least recent are forgotten first
             while len(self._wrong) > self.keep:
                 self._wrong.pop(next(iter(self._wrong)))
+
+
+class KeyCheck(NamedTuple):
+    """The outcome of one presenter key guess (PresenterKeyGate.check)."""
+
+    accepted: bool  # the right key: always accepted, whatever the wrong-guess counts
+    refused_by: str | None = None  # "browser" or "network" when a wrong guess was refused by that limit
+    wait_s: float = 0.0  # seconds before that limit allows another wrong guess
+
+    @property
+    def message_key(self) -> str | None:
+        """The catalogue key (compression/i18n) of the refusal's text, formatted with `seconds`; None if not refused."""
+        return {"browser": "presenter.too_many", "network": "presenter.too_many_network"}.get(self.refused_by or "")
+
+
+class PresenterKeyGate:
+    """Checks presenter key guesses. The right key always works: it is compared before any limit, so wrong
+    guesses from other browsers behind the same network address (a classroom NAT, a proxy) never lock the
+    presenter out. Only wrong guesses are limited: `per_visitor` per browser within `window_s`, and a much
+    higher `per_address` per network address as a backstop against a script that drops its cookie."""
+
+    def __init__(
+        self, per_visitor: int = 5, per_address: int = 200, window_s: float = 300.0, keep: int = 10_000
+    ) -> None:
+        self.by_visitor = KeyGuessLimiter(limit=per_visitor, window_s=window_s, keep=keep)
+        self.by_address = KeyGuessLimiter(limit=per_address, window_s=window_s, keep=keep)
+
+    def check(
+        self,
+        candidate: str | None,
+        configured: str | None,
+        visitor: str | None,
+        address: str | None,
+        now: float | None = None,
+    ) -> KeyCheck:
+        """Accept the right key; refuse a wrong one past a limit (the browser's first); else count it."""
+        if presenter_key_matches(candidate, configured):
+            return KeyCheck(accepted=True)
+        now = time.monotonic() if now is None else now
+        if (wait := self.by_visitor.wait_s([visitor], now=now)) > 0:
+            return KeyCheck(accepted=False, refused_by="browser", wait_s=wait)
+        if (wait := self.by_address.wait_s([address], now=now)) > 0:
+            return KeyCheck(accepted=False, refused_by="network", wait_s=wait)
+        self.by_visitor.record_wrong([visitor], now=now)
+        self.by_address.record_wrong([address], now=now)
+        return KeyCheck(accepted=False)
 
 
 def is_loopback(address: str | None) -> bool:

@@ -311,32 +311,28 @@ def presenter_login(key: str) -> bool:
     typed = st.text_input(
         presenter_text("key_label"), type="password", key=f"presenter_key_{key}", help=presenter_text("key_help")
     )
-    if typed and typed != st.session_state.get("_presenter_tried"):  # a new guess: counted, and limited
-        by_visitor, by_address = key_guess_limiters()
-        visitor, address = [visitor_id()], [st.context.ip_address]
-        wait = max(by_visitor.wait_s(visitor), by_address.wait_s(address))
-        if wait > 0:
-            st.error(t("presenter.too_many", seconds=math.ceil(wait)), icon=":material/key_off:")
+    if typed and typed != st.session_state.get("_presenter_tried"):  # a new guess: the right key always works
+        check = key_guess_limiters().check(typed, _settings_presenter_key(), visitor_id(), st.context.ip_address)
+        if check.message_key:  # a wrong key past the browser's (or the network's) limit
+            st.error(t(check.message_key, seconds=math.ceil(check.wait_s)), icon=":material/key_off:")
             return False
         st.session_state["_presenter_tried"] = typed
         st.session_state["_presenter_key"] = typed
         if is_presenter():
             st.rerun()
-        by_visitor.record_wrong(visitor)
-        by_address.record_wrong(address)
     if typed:
         st.error(presenter_text("wrong_key"), icon=":material/key_off:")
     return False
 
 
 @st.cache_resource(show_spinner=False)
-def key_guess_limiters() -> tuple:
-    """One pair per server process: wrong presenter keys per visitor (5 per 5 minutes) and per network address
-    (30 per 5 minutes: a class behind one address, or a proxy, shares it, so one learner's wrong keys do not
-    lock the presenter out, while a script that drops its cookie is still slowed to a crawl)."""
-    from compression.access import KeyGuessLimiter
+def key_guess_limiters():
+    """One per server process (compression.access.PresenterKeyGate): the right key always works; wrong keys are
+    limited per visitor (5 per 5 minutes) and, as a backstop, per network address (200 per 5 minutes: a class
+    behind one address shares it, while a script that drops its cookie is still slowed down)."""
+    from compression.access import PresenterKeyGate
 
-    return KeyGuessLimiter(limit=5), KeyGuessLimiter(limit=30)
+    return PresenterKeyGate(per_visitor=5, per_address=200)
 
 
 # --- Language -----------------------------------------------------------------------------------------------

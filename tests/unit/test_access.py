@@ -87,3 +87,74 @@ def test_the_limiter_forgets_the_least_recent_guessers_beyond_its_size():
     limiter.record_wrong(["c"], now=0.0)
     assert limiter.wait_s(["a"], now=1.0) == 0.0
     assert limiter.wait_s(["c"], now=1.0) == 59.0
+
+
+# Issue 20: a shared network address (a classroom NAT) must never lock the presenter out.
+KEY = "the-presenter-key"
+NAT = "203.0.113.7"
+
+
+def test_seven_visitors_behind_one_address_do_not_lock_out_the_presenter():
+    from compression.access import PresenterKeyGate
+
+    gate = PresenterKeyGate()
+    for learner in range(7):
+        for i in range(5):
+            assert not gate.check(f"guess-{i}", KEY, f"v{learner}", NAT, now=float(i)).accepted
+    check = gate.check(KEY, KEY, "v-presenter", NAT, now=10.0)
+    assert check.accepted and check.message_key is None
+    # A newcomer's wrong key from that address is only counted (35 is far below the backstop), not refused.
+    assert gate.check("oops", KEY, "v-newcomer", NAT, now=10.0).refused_by is None
+
+
+def test_the_right_key_works_after_the_visitor_used_up_their_wrong_guesses():
+    from compression.access import PresenterKeyGate
+
+    gate = PresenterKeyGate()
+    for i in range(5):
+        gate.check(f"guess-{i}", KEY, "v1", NAT, now=float(i))
+    assert gate.check("guess-5", KEY, "v1", NAT, now=5.0).refused_by == "browser"
+    assert gate.check(KEY, KEY, "v1", NAT, now=6.0).accepted
+
+
+def test_wrong_guesses_past_the_browser_limit_are_refused_with_the_browser_message():
+    from compression.access import PresenterKeyGate
+    from compression.i18n import t
+
+    gate = PresenterKeyGate(per_visitor=5, per_address=200, window_s=300.0)
+    for i in range(5):
+        check = gate.check(f"guess-{i}", KEY, "v1", NAT, now=float(i))
+        assert not check.accepted and check.refused_by is None  # wrong, counted, not refused
+    check = gate.check("guess-5", KEY, "v1", NAT, now=10.0)
+    assert not check.accepted and check.refused_by == "browser" and check.wait_s == 290.0
+    assert "this browser" in t(check.message_key, "en", seconds=290)
+    assert "浏览器" in t(check.message_key, "zh", seconds=290)
+    # Another browser on the same address may still guess.
+    assert gate.check("guess-x", KEY, "v2", NAT, now=10.0).refused_by is None
+
+
+def test_the_address_backstop_still_refuses_wrong_guesses_after_its_higher_limit():
+    from compression.access import PresenterKeyGate
+    from compression.i18n import t
+
+    gate = PresenterKeyGate(per_visitor=5, per_address=200, window_s=300.0)
+    for i in range(200):  # a script that drops its cookie: a new visitor every guess
+        assert gate.check(f"guess-{i}", KEY, f"v{i}", NAT, now=1.0).refused_by is None
+    check = gate.check("guess-200", KEY, "v-fresh", NAT, now=2.0)
+    assert not check.accepted and check.refused_by == "network" and check.wait_s == 299.0
+    assert "this network" in t(check.message_key, "en", seconds=299)
+    assert "网络" in t(check.message_key, "zh", seconds=299)
+    assert gate.check("guess-y", KEY, "v-elsewhere", "198.51.100.1", now=2.0).refused_by is None
+    assert gate.check(KEY, KEY, "v-fresh", NAT, now=2.0).accepted  # the right key still works
+    assert gate.check("guess-z", KEY, "v-fresh", NAT, now=301.0).refused_by is None  # aged out
+
+
+def test_both_refusal_messages_exist_in_both_languages_with_the_same_placeholder():
+    from compression.access import KeyCheck
+    from compression.i18n import t
+
+    for limit in ("browser", "network"):
+        key = KeyCheck(accepted=False, refused_by=limit, wait_s=1.0).message_key
+        for lang in ("en", "zh"):
+            assert "42" in t(key, lang, seconds=42)
+    assert KeyCheck(accepted=False).message_key is None
