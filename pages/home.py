@@ -48,7 +48,9 @@ st.caption(t("home.table.note"))
 pages = existing_feature_pages()
 if pages:
     st.subheader(t("home.start.heading"), anchor=False)
-    for column, spec in zip(st.columns(len(pages)), pages, strict=True):
+    per_row = 2  # five cards in one row cut their "Open ..." links at 1280 px; two fit every screen
+    columns = [column for start in range(0, len(pages), per_row) for column in st.columns(per_row)]
+    for column, spec in zip(columns, pages, strict=False):
         with column.container(border=True):
             title = page_title(spec)
             st.markdown(f"**{title}**")

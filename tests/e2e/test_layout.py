@@ -45,10 +45,13 @@ MEASURE_JS = """(rootsSelector) => {
   const cut = [];
   for (const root of document.querySelectorAll(rootsSelector)) {
     for (const el of [root, ...root.querySelectorAll('*')]) {
-      const text = ownText(el) || (el.tagName === 'INPUT' ? el.value : '');
-      if (!text || el.clientWidth === 0) continue;
       const style = getComputedStyle(el);
       const clips = style.overflowX !== 'visible' || style.textOverflow === 'ellipsis';
+      // A clipping box cuts the text of its children too (a page link's label sits in a <p> inside a
+      // clipping <span>: its own text check alone never saw "Open quantiz"), so a clipping box is measured
+      // with all the text inside it.
+      const text = ownText(el) || (el.tagName === 'INPUT' ? el.value : '') || (clips ? el.innerText.trim() : '');
+      if (!text || el.clientWidth === 0) continue;
       if (clips && el.scrollWidth > el.clientWidth + 1) {
         const testid = root.getAttribute('data-testid');
         cut.push(`${testid}: "${text.slice(0, 60)}" needs ${el.scrollWidth}px, has ${el.clientWidth}px`);
