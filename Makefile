@@ -23,14 +23,18 @@ dev-venv: $(VENV)/.dev-installed
 run: venv
 	$(PY) -m streamlit run app.py --server.port $(PORT)
 
-## Debian chromium for the end-to-end tests (installed only when missing, and only as root)
+## Debian chromium and the CJK fonts for the end-to-end tests: each installed when it is missing (as root).
+## (Chromium alone renders Chinese as empty boxes, so the fonts are checked on their own.)
 chromium:
-	@if [ -x /usr/bin/chromium ]; then :; \
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing="$$missing fonts-noto-cjk"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "Installing Debian chromium for the end-to-end tests..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		echo "Installing for the end-to-end tests:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	else \
-		echo "The end-to-end tests need /usr/bin/chromium: run 'sudo apt-get install -y chromium fonts-noto-cjk'."; exit 1; \
+		echo "The end-to-end tests need:$$missing. Run 'sudo apt-get install -y$$missing'."; exit 1; \
 	fi
 
 ## make test: unit, AppTest and end-to-end (headless Chromium) tests

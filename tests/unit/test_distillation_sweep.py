@@ -63,7 +63,10 @@ def test_batched_cell_equals_the_trainer_run_alone(cache, student):
     assert list(index) == ["T=2 α=0.5", "T=4 α=0.9", "baseline", "smoothing"]
     for role, name in (("student", "T=4 α=0.9"), ("baseline", "baseline"), ("smoothing", "smoothing")):
         for key, stacked in batched.stacked.items():
-            torch.testing.assert_close(stacked[index[name]], alone.weights[role][key], rtol=1e-4, atol=1e-5)
+            # vmap'd convolutions sum in another order than nn.Conv2d: on this CPU (AVX-512) cnn-tiny's weights
+            # drift by up to 3e-5 in two epochs (it failed at 1e-5 before any change here); MLPs stay at 1e-5.
+            atol = 1e-5 if student == "article-student" else 1e-4
+            torch.testing.assert_close(stacked[index[name]], alone.weights[role][key], rtol=1e-4, atol=atol)
         cell = batched.cells[index[name]]
         assert cell["test_accuracy"] == pytest.approx(alone.models[role].test_accuracy, abs=2e-3)
     # the other cell really trained differently
