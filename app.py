@@ -20,6 +20,7 @@ from pages._shared import (
     t,
 )
 
+
 @st.cache_resource
 def _tab_icon():  # noqa: ANN202 - a PIL image
     """The tab icon, drawn here: a ":material/...:" page icon is fetched from an outside font host, which a
