@@ -50,7 +50,7 @@ MEASURE_JS = """(rootsSelector) => {
       // A clipping box cuts the text of its children too (a page link's label sits in a <p> inside a
       // clipping <span>: its own text check alone never saw "Open quantiz"), so a clipping box is measured
       // with all the text inside it.
-      const text = ownText(el) || (el.tagName === 'INPUT' ? el.value : '') || (clips ? el.innerText.trim() : '');
+      const text = ownText(el) || (el.tagName === 'INPUT' ? el.value : '') || (clips ? (el.innerText || '').trim() : '');
       if (!text || el.clientWidth === 0) continue;
       if (clips && el.scrollWidth > el.clientWidth + 1) {
         const testid = root.getAttribute('data-testid');
