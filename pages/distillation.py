@@ -452,7 +452,7 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
             icon=":material/folder_off:",
         )
 
-    with st.form("distill_form", border=True):
+    with st.form("distill_form", border=True, enter_to_submit=False):
         st.markdown(t("distillation.form.heading"))
         st.caption(dataset_detail(dataset))
         c1, c2 = st.columns(2)
