@@ -20,7 +20,7 @@ from compression.distillation.store import RunStore
 from compression.formats import FORMATS
 from compression.i18n import CatalogueError
 from pages._charts import histogram_figure
-from pages._shared import query_param, require_router, show_error, t
+from pages._shared import lang, query_param, require_router, show_error, t
 
 
 def tx(key: str, /, **fmt: object) -> str:
@@ -329,8 +329,11 @@ except ValueError as exc:
     st.stop()
 
 main_granularity = granularities[0]
-verdict_text = ptq.verdict(frame, main_granularity)
-st.success(verdict_text, icon=":material/balance:")
+verdict = ptq.structured_verdict(frame, main_granularity)
+verdict_text = verdict.text(lang())
+# the colour follows what it says: green only when nothing it reports is a loss
+show_verdict = {"good": st.success, "mixed": st.info, "bad": st.warning}.get(verdict.tone, st.info)
+show_verdict(verdict_text, icon=":material/balance:")
 steps = ptq.staircase(frame, main_granularity)
 st.plotly_chart(headline_figure(frame, steps), width="stretch", key="compress_headline")
 float_layers = sorted({name for cell in frame["float_layers"] if cell for name in cell.split(", ")})

@@ -750,9 +750,43 @@ def staircase(frame: pd.DataFrame, granularity: str = "per-channel") -> pd.DataF
     return out
 
 
-def verdict(frame: pd.DataFrame, granularity: str = "per-channel") -> str:
-    """One sentence: what int8 and int4 cost the distilled student, and how far the smallest distilled
-    student is from the float32 teacher in size and accuracy. Honest when quantization or distillation loses."""
+@dataclass(frozen=True)
+class Verdict:
+    """A verdict as data: its `tone` and its parts, each a catalogue key under ``compress.verdict`` with its
+    figures. Pages render it with `text(lang)` in the visitor's language and colour it by `tone`:
+    "good" (distillation's gain survives, or nothing costs more than `BAD_DROP_POINTS`), "mixed" (a tie),
+    "bad" (the baseline is ahead, or the smallest bitwidth costs more than `BAD_DROP_POINTS`), "none"."""
+
+    tone: str
+    parts: tuple[tuple[str, dict[str, Any]], ...]
+
+    def text(self, lang: str = "en") -> str:
+        """parts joined as one sentence: "; " and a full stop in English, "；" and "。" in Chinese."""
+        from compression.i18n import CatalogueError, t
+
+        rendered = []
+        for key, figures in self.parts:
+            values = dict(figures)
+            if "model" in values:
+                try:
+                    title = t(f"compress.role.{values['model']}", lang)
+                except CatalogueError:  # a registered variant the catalogue has no title for
+                    title = ROLE_TITLES.get(values["model"], values["model"])
+                values["model"] = title.lower() if lang == "en" else title
+            rendered.append(t(f"compress.verdict.{key}", lang, **values))
+        if lang == "zh":
+            return "；".join(rendered) + ("" if rendered[-1].endswith("。") else "。")
+        text = "; ".join(rendered)
+        return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
+
+
+BAD_DROP_POINTS = 5.0
+"""A bitwidth that costs more accuracy than this (points) turns the verdict into a warning."""
+
+
+def structured_verdict(frame: pd.DataFrame, granularity: str = "per-channel") -> Verdict:
+    """What int8 and int4 cost the distilled student, and how far the smallest distilled student is from the
+    float32 teacher in size and accuracy, as data. Honest when quantization or distillation loses."""
     role = "student" if (frame["model"] == "student").any() else str(frame["model"].iloc[0])
     rows = frame[
         (frame["model"] == role)
@@ -763,41 +797,45 @@ def verdict(frame: pd.DataFrame, granularity: str = "per-channel") -> str:
     if rows.empty:
         rows = frame[(frame["model"] == role) & (frame["bits"] < 32)]
     if rows.empty:
-        return "Choose at least one bitwidth to see what quantization costs."
+        return Verdict("none", (("empty", {}),))
     by_bits = rows.sort_values(["bits", "calibration"]).drop_duplicates("bits", keep="first").set_index("bits")
-    costs = []
+    parts: list[tuple[str, dict[str, Any]]] = []
+    worst = 0.0
     for b in sorted(by_bits.index, reverse=True):
         drop = 100 * float(by_bits.loc[b, "accuracy_drop"])
+        worst = max(worst, drop)
         name_b = str(by_bits.loc[b, "config"]).split(" ")[0]
-        costs.append(f"{name_b} costs {drop:.1f} points" if drop >= 0 else f"{name_b} gains {-drop:.1f} points")
-    parts = ["; ".join(costs)]
+        parts.append(("costs" if drop >= 0 else "gains", {"config": name_b, "points": abs(drop)}))
+    tone = "bad" if worst > BAD_DROP_POINTS else "good"
     smallest = by_bits.loc[min(by_bits.index)]
+    at = str(smallest["config"]).split(" ")[0]
     teacher = frame[(frame["model"] == "teacher") & (frame["bits"] == 32)]
-    name = ROLE_TITLES.get(role, role).lower()
     if not teacher.empty:
         t = teacher.iloc[0]
         gap = 100 * (t["test_accuracy"] - smallest["test_accuracy"])
         ratio = t["size_bytes"] / smallest["size_bytes"]
-        direction = f"{gap:.1f} points less accurate" if gap >= 0 else f"{-gap:.1f} points more accurate"
         parts.append(
-            f"the {smallest['config'].split(' ')[0]} {name} is {ratio:.0f}× smaller than the float32 teacher and {direction}"
+            ("size_less" if gap >= 0 else "size_more", {"config": at, "model": role, "ratio": ratio, "points": abs(gap)})
         )
     baseline = frame[(frame["model"] == "baseline")]
     if role == "student" and not baseline.empty:
         b = baseline[baseline["config"] == smallest["config"]]
         if not b.empty:
             lead = 100 * (smallest["test_accuracy"] - b.iloc[0]["test_accuracy"])
-            at = smallest["config"].split(" ")[0]
             if lead > 0:
-                parts.append(f"at {at} distillation's gain survives: {lead:+.1f} points over the baseline")
+                parts.append(("survives", {"config": at, "points": lead}))
             elif lead == 0:
-                parts.append(f"at {at} the distilled student and the baseline are tied")
+                parts.append(("tied", {"config": at}))
+                tone = "bad" if tone == "bad" else "mixed"
             else:
-                parts.append(
-                    f"at {at} the baseline is ahead by {-lead:.1f} points: distillation's gain does not survive"
-                )
-    text = "; ".join(parts)
-    return text[0].upper() + text[1:] + "."
+                parts.append(("lost", {"config": at, "points": -lead}))
+                tone = "bad"
+    return Verdict(tone, tuple(parts))
+
+
+def verdict(frame: pd.DataFrame, granularity: str = "per-channel") -> str:
+    """The verdict as one English sentence (the CLI's); pages render `structured_verdict` in their language."""
+    return structured_verdict(frame, granularity).text("en")
 
 
 def smallest_within(
@@ -846,5 +884,8 @@ __all__ = [
     "sweep_models",
     "torch_dynamic_int8",
     "verdict",
+    "structured_verdict",
+    "Verdict",
+    "BAD_DROP_POINTS",
 ]
 

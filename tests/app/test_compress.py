@@ -57,6 +57,34 @@ def frame_with(at: AppTest, column: str):
     raise AssertionError(f"no table with a {column!r} column")
 
 
+def verdict_alert(at):
+    """The verdict box: green, blue or amber by what it says (issue 20), found by its icon."""
+    alerts = [*at.success, *at.info, *at.warning]
+    found = [a for a in alerts if "balance" in str(a.proto.icon)]
+    assert found, [str(a.value)[:80] for a in alerts]
+    return found[0]
+
+
+def test_the_verdict_reads_in_chinese_and_its_colour_follows_what_it_says(open_page, runs_dir, trained):
+    """Issue 16: the verdict box read "Int8 costs 0.0 points; ..." on /compress?lang=zh. Issue 20: it was green
+    even when it said distillation's gain does not survive."""
+    store_run(runs_dir, trained, "zh-run")
+    at = open_page(PAGE, query={"lang": "zh"})
+    assert_no_exception(at)
+    box = verdict_alert(at)
+    text = str(box.value)
+    assert "个百分点" in text and "costs" not in text and "points" not in text, text
+    english = open_page(PAGE)
+    en_box = verdict_alert(english)
+    import re
+
+    from compression import ptq
+
+    drops = [float(x) for x in re.findall(r"costs ([0-9.]+) points", str(en_box.value))]
+    bad = "does not survive" in str(en_box.value) or max(drops, default=0) > ptq.BAD_DROP_POINTS
+    assert (type(en_box).__name__.lower() == "warning") == bad, (type(en_box).__name__, en_box.value)
+
+
 def test_empty_store_points_at_the_trainer(open_page, runs_dir):
     at = open_page(PAGE)
     assert_no_exception(at)
@@ -72,7 +100,7 @@ def test_a_stored_run_is_swept_with_verdict_table_and_charts(open_page, runs_dir
     at = open_page(PAGE)
     assert_no_exception(at)
     assert at.selectbox(key="compress_run").value == "newest"  # the latest by default
-    verdict = at.success[0].value
+    verdict = verdict_alert(at).value
     assert verdict.startswith("Int8 ") and "int4" in verdict and "int2" in verdict
     assert "smaller than the float32 teacher" in verdict
     table = frame_with(at, "× smaller than teacher")

@@ -343,3 +343,26 @@ def test_distill_cli_adds_a_ptq_list(tmp_path):
     assert 3.5 < teacher8["compression_ratio"] < 4.0
     bad = _run(["-m", "compression.distill", "--ptq-bits", "1"], str(tmp_path / "runs"))
     assert bad.returncode == 2 and "Bits must be" in bad.stderr
+
+
+def test_a_verdict_is_data_rendered_in_each_language_and_its_tone_follows_it():
+    import pandas as pd
+
+    """Issue 16/20: the verdict is a kind, catalogue keys and figures; a loss is never shown as a success."""
+    bad = ptq.Verdict("bad", (("costs", {"config": "int8", "points": 0.04}),
+                              ("lost", {"config": "int2", "points": 3.1})))  # fmt: skip
+    assert bad.text("en") == "Int8 costs 0.0 points; at int2 the baseline is ahead by 3.1 points: distillation's gain does not survive."
+    assert bad.text("zh") == "int8 损失 0.0 个百分点；在 int2 下基线领先 3.1 个百分点：蒸馏的收益没有保留下来。"
+    frame = pd.DataFrame([
+        {"model": "teacher", "bits": 32, "config": "float32", "scheme": "float32", "activations": False,
+         "granularity": "per-channel", "calibration": "minmax", "accuracy_drop": 0.0, "test_accuracy": 0.97, "size_bytes": 1000},
+        {"model": "student", "bits": 2, "config": "int2 per-channel", "scheme": "symmetric", "activations": False,
+         "granularity": "per-channel", "calibration": "minmax", "accuracy_drop": 0.30, "test_accuracy": 0.6, "size_bytes": 10},
+        {"model": "baseline", "bits": 2, "config": "int2 per-channel", "scheme": "symmetric", "activations": False,
+         "granularity": "per-channel", "calibration": "minmax", "accuracy_drop": 0.10, "test_accuracy": 0.8, "size_bytes": 10},
+    ])  # fmt: skip
+    v = ptq.structured_verdict(frame)
+    assert v.tone == "bad" and [k for k, _ in v.parts] == ["costs", "size_less", "lost"]
+    assert ptq.verdict(frame) == v.text("en")
+    good = ptq.structured_verdict(frame.assign(accuracy_drop=[0.0, 0.01, 0.02], test_accuracy=[0.97, 0.96, 0.95]))
+    assert good.tone == "good" and good.parts[-1][0] == "survives"
