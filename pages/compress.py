@@ -255,13 +255,14 @@ with st.container(border=True, key="compress_controls"):
     run_id = st.selectbox(tx("run"), run_ids, format_func=labels.get, key="compress_run", help=tx("run_help"))
     st.caption(models_of.get(run_id, ""))
     c1, c2, c3 = st.columns([2, 2, 1])
-    roles = c1.multiselect(
+    # Pills, not a multiselect: their chips wrap instead of being cut ("Bas…") in a third of a laptop's width.
+    roles = c1.pills(
         tx("models"),
         list(ptq.ROLES),
+        selection_mode="multi",
         format_func={r: role_title(r) for r in ptq.ROLES}.get,
         key="compress_models",
-        placeholder=tx("choose"),
-    )
+    ) or []
     bits = c2.multiselect(
         tx("bits"),
         list(range(ptq.MAX_BITS, ptq.MIN_BITS - 1, -1)),

@@ -127,7 +127,7 @@ def st_query(at: AppTest) -> str | None:
 def test_changing_bits_granularity_and_formats_resweeps(open_page, runs_dir, trained):
     store_run(runs_dir, trained, "run1")
     at = open_page(PAGE)
-    at.multiselect(key="compress_models").set_value(["student"])
+    at.pills(key="compress_models").set_value(["student"])
     at.multiselect(key="compress_bits").set_value([6, 3])
     at.selectbox(key="compress_granularity").set_value("both")
     at.multiselect(key="compress_formats").set_value(["nf4", "fp8_e4m3"])
@@ -210,8 +210,8 @@ def test_lang_zh_shows_the_compress_page_in_chinese(open_page, runs_dir, trained
     at = open_page(PAGE, query={"lang": "zh"})
     assert_no_exception(at)
     assert at.title[0].value == t("compress.title", "zh")
-    assert at.multiselect(key="compress_models").label == "模型"
-    assert t("compress.role.student", "zh") in at.multiselect(key="compress_models").options
+    assert at.pills(key="compress_models").label == "模型"
+    assert t("compress.role.student", "zh") in at.pills(key="compress_models").options
     assert at.selectbox(key="compress_granularity").options[0] == "逐通道"
     assert t("compress.table", "zh") in [s.value for s in at.subheader]
     titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]

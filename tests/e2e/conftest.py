@@ -34,6 +34,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 APP_TIMEOUT_MS = 90_000
+EXPECT_TIMEOUT_MS = 30_000
+# Every `expect(...)` waits for a state up to 30 s, not playwright's 5 s: on a loaded 2-core machine (CI, or a
+# training run beside the suite) a rerun that draws a job's status line can take longer than 5 s. A passing
+# expectation returns as soon as the state holds, so this costs time only when a test is failing.
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 _SCREENSHOT_DIRS: list[Path] = []
 PRESENTER_KEY = "e2e-presenter-key-4b1d"
 """The shared server holds a presenter key: browsers here connect from 127.0.0.1, and without a key every

@@ -66,7 +66,7 @@ def test_compress_a_stored_run_sweep_chart_verdict(page: Page, server, stored_ru
     assert_no_exception(page)
 
     # The layer's weights open in the playground, with its bits.
-    page.get_by_role("button", name="Open these weights in the playground").click()
+    page.get_by_role("button", name="Open in the playground").click()
     wait_for_app(page)
     expect(page.locator("h1", has_text="Quantization playground")).to_be_visible()
     screenshot(page, screenshot_dir, "compress-to-playground")
