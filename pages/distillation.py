@@ -28,7 +28,7 @@ from compression.distillation.report import (
     summary_frame,
     verdict,
 )
-from compression.distillation.room_run import RoomFocus, RoomPin, room_focus
+from compression.distillation.room_run import OwnJob, RoomFocus, RoomPin, TrainerView, room_focus, trainer_view
 from compression.distillation.store import RunRecord, StorageError
 from compression.distillation.trainer import LINK_FIELDS, TrainConfig, default_config, parse_field
 from compression.distillation.variants import TEACHER_TITLE, VARIANTS, colours
@@ -606,7 +606,7 @@ def queue_panel(manager: JobManager, visitor: str) -> None:
         for job in active + recent:
             # The buttons sit in a row of their own width (wrapping when narrow): their labels are never cut.
             cols = st.columns([3, 4, 2], vertical_alignment="center")
-            cols[0].markdown(f"`{job.id}` · {job.config.dataset} · {job.config.student} ← {job.config.teacher}")
+            cols[0].markdown(f"`{job.id}` · {job.label['dataset']} · {job.label['student']} ← {job.label['teacher']}")
             text = job_status_text(job, visitor)
             if job.status == "running":
                 cols[1].progress(min(1.0, job.fraction), text=text)
@@ -674,12 +674,12 @@ def poll_interval(manager: JobManager, visitor: str) -> float:
 
 def live_panel(manager: JobManager, visitor: str) -> None:
     """Polled: the queue, and the watched job while it is queued or running."""
-    if room_moved(manager):
+    if room_moved(manager, visitor):
         st.rerun(scope="app")
     watched = st.session_state.get("distill_job")
     snap = manager.snapshot(watched) if watched else None
     if snap is None and not watched:
-        running = [j for j in manager.jobs(include_finished=False) if j.status == "running"]
+        running = [j for j in manager.jobs(include_finished=False) if j.status == "running" and j.kind == "run"]
         if running:
             st.session_state["distill_job"] = running[0].id
             snap = manager.snapshot(running[0].id)
@@ -849,38 +849,50 @@ def _follow_param(raw: str) -> bool:
     return value in ("1", "true", "yes", "on")
 
 
-def following() -> bool:
-    """Whether this session shows the room's run: always with ?follow=1, else until the visitor picks a run."""
-    return bool(st.session_state.get("distill_follow")) or not st.session_state.get("distill_job_chosen")
+def own_jobs(manager: JobManager, visitor: str) -> list[OwnJob]:
+    """This visitor's trainer runs the queue knows (queued, running, recently finished)."""
+    return [OwnJob(j.id, j.active, j.created_at) for j in manager.jobs() if j.owner == visitor and j.kind == "run"]
+
+
+def current_view(manager: JobManager, visitor: str) -> TrainerView:
+    """What this tab shows (compression.distillation.room_run.trainer_view): its own run first, across reloads."""
+    chosen = st.session_state.get("distill_job") if st.session_state.get("distill_job_chosen") else None
+    follow = bool(st.session_state.get("distill_follow"))
+    mine = [] if follow or chosen else own_jobs(manager, visitor)
+    room = current_room_focus(manager) if follow or not (chosen or mine) else None
+    return trainer_view(follow=follow, chosen=chosen, own_jobs=mine, room=room)
+
+
+def following(manager: JobManager, visitor: str) -> bool:
+    """Whether this session shows the room's run: always with ?follow=1, else only without a run of its own."""
+    return current_view(manager, visitor).following
 
 
 def current_room_focus(manager: JobManager) -> RoomFocus | None:
     """The room's run; None when the run store cannot be read (the history panel says why)."""
-    running = [j.id for j in manager.jobs(include_finished=False) if j.status == "running"]
+    running = [j.id for j in manager.jobs(include_finished=False) if j.status == "running" and j.kind == "run"]
     try:
         return room_focus(running, RoomPin(manager.store.runs_dir), manager.store)
     except (StorageError, OSError):  # an unusable runs folder: the history panel says why; nothing to follow
         return None
 
 
-def follow_room(manager: JobManager) -> RoomFocus | None:
-    """For a following session, watch the room's run (live job, pinned run, latest finished run)."""
-    if not following():
-        st.session_state.pop("distill_focus", None)
-        return None
-    focus = current_room_focus(manager)
-    if focus is not None:
-        st.session_state["distill_job"] = focus.run_id
-    st.session_state["distill_focus"] = focus.run_id if focus else None
-    return focus
+def follow_room(manager: JobManager, visitor: str) -> RoomFocus | None:
+    """Watch what this tab's view says: its chosen run, its own newest run, or the room's run."""
+    view = current_view(manager, visitor)
+    if view.run_id is not None:
+        st.session_state["distill_job"] = view.run_id
+    st.session_state["distill_view"] = (view.reason, view.run_id)
+    return view.focus if view.following else None
 
 
-def room_moved(manager: JobManager) -> bool:
-    """Polled: a following session's room run changed (a job started, a pin moved) since the page was drawn."""
-    if not following():
+def room_moved(manager: JobManager, visitor: str) -> bool:
+    """Polled: what this tab should show changed (a job of its own appeared, the room's run moved) since the
+    page was drawn."""
+    if st.session_state.get("distill_job_chosen") and not st.session_state.get("distill_follow"):
         return False
-    focus = current_room_focus(manager)
-    return (focus.run_id if focus else None) != st.session_state.get("distill_focus")
+    view = current_view(manager, visitor)
+    return (view.reason, view.run_id) != st.session_state.get("distill_view")
 
 
 def room_banner(focus: RoomFocus | None) -> None:
@@ -949,7 +961,7 @@ if st.session_state.get("distill_follow"):  # a projector: the room's run first,
 else:
     training_form(settings, manager, visitor)
 
-focus = follow_room(manager)
+focus = follow_room(manager, visitor)
 watched_id = st.session_state.get("distill_job")
 watched = manager.snapshot(watched_id) if watched_id else None
 poll_s = poll_interval(manager, visitor)

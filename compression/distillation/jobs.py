@@ -45,19 +45,16 @@ from typing import Any
 import torch
 
 from compression.device import resolve_device
-from compression.distillation.budget import DEFAULT_GFLOPS_PER_THREAD, check_budget
-from compression.distillation.data import DatasetUnavailableError, dataset_available, missing_message
+from compression.distillation.budget import DEFAULT_GFLOPS_PER_THREAD
+from compression.distillation.job_kinds import JobContext, JobLimits, config_from_payload, kind_of, payload_of
 from compression.distillation.store import RunStore
 from compression.distillation.trainer import (
     ProgressEvent,
     TeacherCache,
-    TrainConfig,
     TrainingCancelled,
     TrainingError,
     TrainResult,
-    sample_passes,
     train,
-    validate_config,
 )
 from compression.i18n import LabError
 
@@ -75,9 +72,14 @@ class JobSnapshot:
 
     id: str
     owner: str
-    config: TrainConfig
+    config: Any
+    """The job's configuration (a TrainConfig, a SweepConfig, ...): its kind is `kind`."""
     device: str
     created_at: float
+    kind: str = "run"
+    """The job kind (`job_kinds.JOB_KINDS`): "run", "sweep", ..."""
+    label: dict[str, str] = field(default_factory=dict)
+    """The queue's line: dataset, teacher, student (`JobKind.describe`)."""
     status: str = "queued"
     """queued, running, done, failed or cancelled."""
     position: int | None = None
@@ -194,36 +196,33 @@ class JobManager:
         )
 
     # --- visitors ------------------------------------------------------------------------------------------
-    def check(self, config: TrainConfig) -> None:
-        """Everything `submit` checks about the run itself (not the queue): ValueError says what is wrong.
-        A job that is not a TrainConfig (a sweep) brings its own `validate`; its base run is budgeted."""
-        if isinstance(config, TrainConfig):
-            validate_config(config, self.max_epochs)
-            work = sample_passes(config)
-        else:  # a job that brings its own check, runner and store view (a sweep: compression/distillation/sweep.py)
-            work = config.validate(self.max_epochs)
-        dataset = config.dataset
-        if not self.allow_download and not dataset_available(dataset, self.data_dir):
-            raise DatasetUnavailableError(missing_message(dataset, self.data_dir))
-        if self.max_sample_passes is not None and work > self.max_sample_passes:
-            raise LabError("jobs.too_many_samples", work=work / 1e6, limit=self.max_sample_passes / 1e6)
-        is_run = isinstance(config, TrainConfig)
-        check_budget(
-            config if is_run else config.base,
-            students=None if is_run else len(config.students()),  # a sweep: every cell, control and seed
-            stacked=not is_run,
+    @property
+    def limits(self) -> JobLimits:
+        """The server's limits, as every job kind checks them."""
+        return JobLimits(
+            max_epochs=self.max_epochs,
+            max_sample_passes=self.max_sample_passes,
             gflops=self.train_gflops,
             max_seconds=self.max_job_seconds,
             max_params=self.max_params,
             max_memory_bytes=None if self.max_job_memory_mb is None else self.max_job_memory_mb * 2**20,
+            data_dir=self.data_dir,
+            allow_download=self.allow_download,
         )
 
-    def submit(self, config: TrainConfig, owner: str = "", privileged: bool = False) -> JobSnapshot:
+    def check(self, config: Any) -> float:
+        """Everything `submit` checks about the job itself (not the queue), by its kind (`job_kinds`):
+        ValueError says what is wrong. Returns the estimated seconds of work (every student it trains)."""
+        return kind_of(config).check(config, self.limits)
+
+    def submit(self, config: Any, owner: str = "", privileged: bool = False) -> JobSnapshot:
         """Validate, store as "queued" and enqueue. ValueError (bad value, too much work, missing dataset,
         this visitor's limit, full queue) before any job exists. `privileged` (the presenter) skips the
         per-visitor limit."""
         self.check(config)
-        device = str(resolve_device(config.device))
+        kind = kind_of(config)
+        label = kind.describe(config)
+        device = str(resolve_device(label["device"]))
         with self._lock:
             if self._closed:
                 raise LabError("jobs.shutting_down")
@@ -238,9 +237,10 @@ class JobManager:
             if waiting >= self.max_queue:
                 raise QueueFullError("jobs.queue_full", waiting=waiting, limit=self.max_queue)
             state = JobSnapshot(
-                id=uuid.uuid4().hex[:12], owner=owner, config=config, device=device, created_at=time.time()
-            )
-            _store_for(self.store, config).create_run(state.id, config.to_dict(), owner=owner, device=device)
+                id=uuid.uuid4().hex[:12], owner=owner, config=config, device=device, created_at=time.time(),
+                kind=kind.name, label=label,
+            )  # fmt: skip
+            kind.store(self.store).create_run(state.id, config.to_dict(), owner=owner, device=device)
             job = _Job(state)
             self._jobs[state.id] = job
             self._queues.setdefault(device, collections.deque()).append(state.id)
@@ -371,7 +371,7 @@ class JobManager:
         self._touch(job)
         try:
             if status != "done":
-                _store_for(self.store, state.config).set_status(state.id, status, error)
+                kind_of(state.config).store(self.store).set_status(state.id, status, error)
         except Exception:  # noqa: BLE001 - the store failing must not kill the worker
             LOGGER.exception("Could not record the end of job %s", state.id)
         finished = [j for j in self._jobs.values() if j.state.status not in ACTIVE]
@@ -397,7 +397,7 @@ class JobManager:
             self._run(job)
 
     def _run(self, job: _Job) -> None:
-        store = _store_for(self.store, job.state.config)
+        store = kind_of(job.state.config).store(self.store)
         pending: list[dict[str, Any]] = []
         last_flush = [time.monotonic()]
         state = job.state
@@ -434,9 +434,7 @@ class JobManager:
             else:
                 if state.device.startswith("cpu"):
                     torch.set_num_threads(self.train_threads)
-                trainer = self._trainer if isinstance(state.config, TrainConfig) else type(state.config).run
-                result = trainer(
-                    state.config,
+                context = JobContext(
                     data_dir=self.data_dir,
                     allow_download=self.allow_download,
                     max_epochs=self.max_epochs,
@@ -444,6 +442,10 @@ class JobManager:
                     on_event=on_event,
                     should_stop=job.cancel.is_set,
                 )
+                if state.kind == "run" and self._trainer is not train:  # an injected trainer (tests)
+                    result = self._trainer(state.config, **context.as_kwargs())
+                else:
+                    result = kind_of(state.config).run(state.config, context)
                 summary, weights = result.to_json(), result.weights
             flush()
             summary.pop("history", None)
@@ -471,11 +473,6 @@ class JobManager:
             flush()
         except Exception:  # noqa: BLE001
             LOGGER.exception("Could not save the last metrics")
-
-
-def _store_for(store: RunStore, config: Any) -> Any:
-    """Where a job is recorded: the run store, or the view a non-TrainConfig job brings (a sweep's tables)."""
-    return store if isinstance(config, TrainConfig) else config.store_view(store)
 
 
 _SPAWN_LOCK = threading.Lock()
@@ -541,7 +538,7 @@ class _ProcessRunner:
             self._start()
         self.sequence += 1
         seq = self.sequence
-        self.tasks.put((seq, job.state.config))
+        self.tasks.put((seq, *payload_of(job.state.config)))  # plain data: kind name and payload
         while True:
             if job.cancel.is_set():
                 self.cancel_token.value = seq
@@ -596,7 +593,7 @@ def _child_main(
     lifeline: Any = None,
     parent_pid: int | None = None,
 ) -> None:
-    """The worker process: train each (sequence, TrainConfig) it receives, report through `events`.
+    """The worker process: run each (sequence, kind, payload) it receives, report through `events`.
 
     It never outlives the server: see `_die_with_parent`.
     """
@@ -607,10 +604,10 @@ def _child_main(
         task = tasks.get()
         if task is None:
             return
-        seq, config = task
+        seq, kind, payload = task
         try:
-            result = (train if isinstance(config, TrainConfig) else type(config).run)(
-                config,
+            config = config_from_payload(kind, payload)
+            context = JobContext(
                 data_dir=data_dir,
                 allow_download=allow_download,
                 max_epochs=max_epochs,
@@ -618,6 +615,7 @@ def _child_main(
                 on_event=lambda event, seq=seq: events.put(("event", seq, event)),
                 should_stop=lambda seq=seq: cancel_token.value == seq,
             )
+            result = kind_of(config).run(config, context)
             events.put(("done", seq, result.to_json(), result.weights))
         except TrainingCancelled:
             events.put(("cancelled", seq))

@@ -72,3 +72,41 @@ def room_focus(running_job_ids: list[str], pin: RoomPin, store: RunStore) -> Roo
         return RoomFocus(pinned, "pinned")
     latest = store.latest_run_id("done")
     return None if latest is None else RoomFocus(latest, "latest")
+
+
+@dataclass(frozen=True)
+class OwnJob:
+    """One of this visitor's jobs, as the queue knows it (queued, running, or recently finished)."""
+
+    id: str
+    active: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class TrainerView:
+    """Which run a trainer tab shows, and why: "chosen" (the visitor picked it), "own" (their newest job) or
+    "room" (the room's run: `?follow=1`, or a visitor with no run of their own)."""
+
+    run_id: str | None
+    reason: Literal["chosen", "own", "room"]
+    focus: RoomFocus | None = None
+
+    @property
+    def following(self) -> bool:
+        return self.reason == "room"
+
+
+def trainer_view(*, follow: bool, chosen: str | None, own_jobs: list[OwnJob], room: RoomFocus | None) -> TrainerView:
+    """Your run, your view. `?follow=1` always shows the room's run (a projector). Otherwise a run the visitor
+    picked stays on screen; else their own newest job (queued, running or just finished), kept across a reload
+    because ownership is the browser's; only a visitor with no run of their own follows the room."""
+    if follow:
+        return TrainerView(room.run_id if room else None, "room", room)
+    if chosen:
+        return TrainerView(chosen, "chosen")
+    if own_jobs:
+        active = [j for j in own_jobs if j.active]
+        newest = max(active or own_jobs, key=lambda j: j.created_at)
+        return TrainerView(newest.id, "own")
+    return TrainerView(room.run_id if room else None, "room", room)

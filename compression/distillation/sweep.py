@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -88,6 +88,8 @@ def parse_values(text: str, name: str) -> tuple[float, ...]:
 class SweepConfig:
     """A grid of (temperature, alpha) cells over one base configuration (its T and alpha are ignored)."""
 
+    kind: ClassVar[str] = "sweep"
+    """Its job kind in the queue (`job_kinds`; registered in `kinds`)."""
     base: TrainConfig
     cells: tuple[tuple[float, float], ...]
     seeds: int = 1
@@ -106,27 +108,6 @@ class SweepConfig:
     ) -> SweepConfig:
         cells = tuple((float(t), float(a)) for t in temperatures for a in alphas)
         return cls(base, cells, seeds, controls)
-
-    # The job queue and the trainer page read these like a TrainConfig's.
-    @property
-    def dataset(self) -> str:
-        return self.base.dataset
-
-    @property
-    def teacher(self) -> str:
-        return self.base.teacher
-
-    @property
-    def student(self) -> str:
-        return self.base.student
-
-    @property
-    def epochs(self) -> int:
-        return self.base.epochs
-
-    @property
-    def device(self) -> str:
-        return self.base.device
 
     def students(self) -> list[dict[str, Any]]:
         """One entry per trained student, in stacking order: cells then controls, replicate by replicate."""
@@ -160,18 +141,6 @@ class SweepConfig:
             controls=self.controls,
         )
         return data
-
-    # --- the JobManager's hooks (a job that is not a TrainConfig brings these) ---------------------------
-    def validate(self, max_epochs: int = 100_000) -> int:
-        """Check the sweep (see `validate_sweep`); return its training-sample passes for the queue's budget."""
-        validate_sweep(self, max_epochs)
-        return sweep_sample_passes(self)
-
-    def run(self, **kwargs: Any) -> SweepResult:
-        return train_sweep(self, **kwargs)
-
-    def store_view(self, store: Any) -> Any:
-        return store.sweeps
 
 
 def cell_name(temperature: float, alpha: float) -> str:

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -52,6 +52,8 @@ MAX_TEMPERATURE = 100.0
 class TrainConfig:
     """Everything that defines a run. `epochs` are the students'; `teacher_epochs=None` uses the preset's."""
 
+    kind: ClassVar[str] = "run"
+    """Its job kind in the queue (`job_kinds`; registered in `kinds`)."""
     dataset: str = "digits"
     teacher: str = "cnn-small"
     student: str = "article-student"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from compression.distillation.room_run import PIN_FILE, RoomFocus, RoomPin, room_focus
+from compression.distillation.room_run import (
+    PIN_FILE,
+    OwnJob,
+    RoomFocus,
+    RoomPin,
+    TrainerView,
+    room_focus,
+    trainer_view,
+)
 from compression.distillation.store import RunStore
 
 
@@ -71,3 +79,34 @@ def test_latest_run_id_and_run_status(store):
     assert store.run_status("nope") is None
     with pytest.raises(ValueError):
         store.latest_run_id("bogus")
+
+
+# --- your run, your view (compression.distillation.room_run.trainer_view) ------------------------------------
+
+ROOM = RoomFocus("b-running", "live")
+
+
+def test_a_visitor_with_a_run_of_their_own_keeps_it_after_a_reload_while_another_run_starts():
+    mine = [OwnJob("a-queued", active=True, created_at=10.0)]
+    view = trainer_view(follow=False, chosen=None, own_jobs=mine, room=ROOM)
+    assert view == TrainerView("a-queued", "own") and not view.following
+
+
+def test_their_active_run_beats_their_finished_one_and_the_newest_wins():
+    mine = [OwnJob("old-done", False, 1.0), OwnJob("queued", True, 5.0), OwnJob("newer-done", False, 9.0)]
+    assert trainer_view(follow=False, chosen=None, own_jobs=mine, room=ROOM).run_id == "queued"
+    finished = [OwnJob("old-done", False, 1.0), OwnJob("newer-done", False, 9.0)]
+    assert trainer_view(follow=False, chosen=None, own_jobs=finished, room=ROOM).run_id == "newer-done"
+
+
+def test_a_chosen_run_stays_and_follow_always_shows_the_room():
+    mine = [OwnJob("mine", True, 1.0)]
+    assert trainer_view(follow=False, chosen="picked", own_jobs=mine, room=ROOM) == TrainerView("picked", "chosen")
+    view = trainer_view(follow=True, chosen="picked", own_jobs=mine, room=ROOM)
+    assert view.following and view.run_id == "b-running" and view.focus == ROOM
+
+
+def test_only_a_visitor_without_a_run_follows_the_room():
+    view = trainer_view(follow=False, chosen=None, own_jobs=[], room=ROOM)
+    assert view.following and view.run_id == "b-running"
+    assert trainer_view(follow=False, chosen=None, own_jobs=[], room=None) == TrainerView(None, "room", None)
