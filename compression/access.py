@@ -124,6 +124,50 @@ class PresenterKeyGate:
         return KeyCheck(accepted=False)
 
 
+class PresenterGrants:
+    """Presenter mode kept for a browser across reloads and tabs, the way its cookie keeps run ownership.
+
+    Typing the right key grants it to the visitor (the hash of the browser's secret cookie,
+    `visitor_name`); the grant lasts `ttl_s` (a teaching day) or until the visitor leaves presenter mode, and
+    holds only while the server's key is the one it was granted under (a changed key revokes every grant)."""
+
+    def __init__(self, ttl_s: float = 12 * 3600.0, keep: int = 1000) -> None:
+        self.ttl_s = ttl_s
+        self.keep = keep
+        self._grants: dict[str, tuple[float, str]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _fingerprint(key: str) -> str:
+        return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+    def grant(self, visitor: str, configured: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._grants[visitor] = (now + self.ttl_s, self._fingerprint(configured))
+            if len(self._grants) > self.keep:  # drop the oldest
+                for name, _ in sorted(self._grants.items(), key=lambda kv: kv[1][0])[: len(self._grants) - self.keep]:
+                    self._grants.pop(name, None)
+
+    def holds(self, visitor: str | None, configured: str | None, now: float | None = None) -> bool:
+        if not visitor or not configured:
+            return False
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            entry = self._grants.get(visitor)
+            if entry is None:
+                return False
+            expires, fingerprint = entry
+            if now >= expires or not hmac.compare_digest(fingerprint, self._fingerprint(configured)):
+                self._grants.pop(visitor, None)
+                return False
+            return True
+
+    def revoke(self, visitor: str | None) -> None:
+        with self._lock:
+            self._grants.pop(visitor or "", None)
+
+
 def is_loopback(address: str | None) -> bool:
     """True for 127.0.0.0/8, ::1 and IPv4-mapped loopback addresses; False for anything else or None."""
     if not address:

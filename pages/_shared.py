@@ -253,6 +253,13 @@ def _visitor_token() -> str:
     return str(token)
 
 
+def _visitor_name() -> str:
+    """visitor_id() without offering the cookie again (the page's own visitor_id() call does that once)."""
+    from compression.access import visitor_name
+
+    return visitor_name(_visitor_token())
+
+
 def visitor_id() -> str:
     """The name of this browser's visitor: kept across reloads and tabs of the same browser (a cookie holds a
     random secret; this is a hash of it, see compression.access.visitor_name), never guessable from another
@@ -285,7 +292,18 @@ def is_presenter() -> bool:
     configured = _settings_presenter_key()
     if configured is None:
         return is_loopback(st.context.ip_address)
-    return presenter_key_matches(st.session_state.get("_presenter_key"), configured)
+    if presenter_key_matches(st.session_state.get("_presenter_key"), configured):
+        return True
+    # Kept across reloads and tabs of this browser (its visitor cookie) until it leaves presenter mode.
+    return presenter_grants().holds(_visitor_name(), configured)
+
+
+@st.cache_resource(show_spinner=False)
+def presenter_grants():
+    """One per server process (compression.access.PresenterGrants): which browsers typed the presenter key."""
+    from compression.access import PresenterGrants
+
+    return PresenterGrants()
 
 
 def presenter_text(name: str) -> str:
@@ -318,7 +336,8 @@ def presenter_login(key: str) -> bool:
             return False
         st.session_state["_presenter_tried"] = typed
         st.session_state["_presenter_key"] = typed
-        if is_presenter():
+        if check.accepted:
+            presenter_grants().grant(_visitor_name(), _settings_presenter_key())
             st.rerun()
     if typed:
         st.error(presenter_text("wrong_key"), icon=":material/key_off:")
@@ -368,6 +387,12 @@ def t_or(key: str, fallback: str, **fmt: object) -> str:
         return t(key, **fmt)
     except CatalogueError:
         return fallback
+
+
+def job_message(job) -> str:  # noqa: ANN001 - a compression.distillation.jobs.JobSnapshot
+    """A job's live status line in the visitor's language (its message key), else as the library wrote it."""
+    key = getattr(job, "message_key", "")
+    return t_or(key, job.message, **getattr(job, "message_params", {})) if key else job.message
 
 
 def dataset_title(name: str) -> str:
@@ -492,5 +517,9 @@ def get_manager(settings: Settings) -> JobManager:
 
 
 def presenter_logout() -> None:
-    """Forget the typed presenter key in this session."""
+    """Leave presenter mode: forget the typed key in this session and this browser's grant (every tab)."""
     st.session_state.pop("_presenter_key", None)
+    st.session_state.pop("_presenter_tried", None)
+    for field in [k for k in st.session_state if str(k).startswith("presenter_key_")]:
+        st.session_state.pop(field)  # the typed key would sign this session straight back in
+    presenter_grants().revoke(_visitor_name())

@@ -37,6 +37,7 @@ from pages._shared import (
     dataset_label,
     get_manager,
     is_presenter,
+    job_message,
     lang,
     lang_query,
     presenter_login,
@@ -452,34 +453,36 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
             icon=":material/folder_off:",
         )
 
-    with st.form("distill_form", border=True, enter_to_submit=False):
-        st.markdown(t("distillation.form.heading"))
-        st.caption(dataset_detail(dataset))
-        c1, c2 = st.columns(2)
-        c1.selectbox(
-            t("distillation.form.teacher"),
-            [*TEACHER_PRESETS, CUSTOM],
-            format_func={n: model_label(n, TEACHER_PRESETS, shape) for n in [*TEACHER_PRESETS, CUSTOM]}.get,
-            key="distill_teacher",
-            help=presets_help(TEACHER_PRESETS),
-        )
-        c1.text_input(
-            t("distillation.form.teacher_custom"),
-            key="distill_teacher_custom",
-            help=t("distillation.form.teacher_custom_help"),
-        )
-        c2.selectbox(
-            t("distillation.form.student"),
-            [*STUDENT_PRESETS, CUSTOM],
-            format_func={n: model_label(n, STUDENT_PRESETS, shape) for n in [*STUDENT_PRESETS, CUSTOM]}.get,
-            key="distill_student",
-            help=presets_help(STUDENT_PRESETS),
-        )
-        c2.text_input(
-            t("distillation.form.student_custom"),
-            key="distill_student_custom",
-            help=t("distillation.form.student_custom_help"),
-        )
+    # The model choices sit above the form's fields (outside the form, so choosing "custom" shows its sizes at
+    # once, and a preset hides them); one border holds both.
+    box = st.container(border=True)
+    box.markdown(t("distillation.form.heading"))
+    box.caption(dataset_detail(dataset))
+    m1, m2 = box.columns(2)
+    m1.selectbox(
+        t("distillation.form.teacher"),
+        [*TEACHER_PRESETS, CUSTOM],
+        format_func={n: model_label(n, TEACHER_PRESETS, shape) for n in [*TEACHER_PRESETS, CUSTOM]}.get,
+        key="distill_teacher",
+        help=presets_help(TEACHER_PRESETS),
+    )
+    m2.selectbox(
+        t("distillation.form.student"),
+        [*STUDENT_PRESETS, CUSTOM],
+        format_func={n: model_label(n, STUDENT_PRESETS, shape) for n in [*STUDENT_PRESETS, CUSTOM]}.get,
+        key="distill_student",
+        help=presets_help(STUDENT_PRESETS),
+    )
+    custom = [role for role in ("teacher", "student") if st.session_state.get(f"distill_{role}") == CUSTOM]
+    with box.form("distill_form", border=False, enter_to_submit=False):
+        if custom:
+            for col, role in zip(st.columns(2), ("teacher", "student"), strict=True):
+                if role in custom:
+                    col.text_input(
+                        t(f"distillation.form.{role}_custom"),
+                        key=f"distill_{role}_custom",
+                        help=t(f"distillation.form.{role}_custom_help"),
+                    )
 
         c1, c2, c3 = st.columns(3)
         c1.number_input(
@@ -585,7 +588,7 @@ def job_status_text(job: JobSnapshot, visitor: str) -> str:
                 total=job.total_epochs,
                 who=who,
             )
-        return t("distillation.job.running_message", device=job.device, message=job.message, who=who)
+        return t("distillation.job.running_message", device=job.device, message=job_message(job), who=who)
     return t("distillation.job.finished_status", status=status_word(job.status), who=who)
 
 
@@ -638,7 +641,11 @@ def live_job(job: JobSnapshot, visitor: str) -> None:
     if job.status == "queued":
         st.info(t("distillation.live.waiting", job=job.id, position=job.position))
         return
-    st.progress(min(1.0, job.fraction), text=f"{job_status_text(job, visitor)} · {job.message}")
+    status = job_status_text(job, visitor)
+    # The message adds what an epoch count does not say ("Training the students for 1000 epochs"); a status
+    # that already holds it ("Starting (started by you)") is not repeated.
+    shown = status if job_message(job) in status else f"{status} · {job_message(job)}"
+    st.progress(min(1.0, job.fraction), text=shown)
     latest = {}
     for row in job.history:
         latest[row["model"]] = row

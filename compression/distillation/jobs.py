@@ -87,6 +87,9 @@ class JobSnapshot:
     finished_at: float | None = None
     phase: str = "queued"
     message: str = "Waiting for the device"
+    """In English (logs); `message_key` and `message_params` say it in the visitor's language."""
+    message_key: str = "progress.waiting"
+    message_params: dict[str, Any] = field(default_factory=dict)
     fraction: float = 0.0
     epoch: int = 0
     total_epochs: int = 0
@@ -280,6 +283,7 @@ class JobManager:
                 self._finish(job, "cancelled", "Cancelled before it started.")
             else:
                 job.state.message = "Stopping after the current step"
+                job.state.message_key, job.state.message_params = "progress.stopping", {}
                 self._touch(job)
             return True
 
@@ -368,6 +372,7 @@ class JobManager:
             state.message = "Cancelled"
         else:
             state.message = "Failed"
+        state.message_key, state.message_params = f"progress.{status}", {}
         self._touch(job)
         try:
             if status != "done":
@@ -391,6 +396,7 @@ class JobManager:
                 job.state.status = "running"
                 job.state.phase = "starting"
                 job.state.message = "Starting"
+                job.state.message_key, job.state.message_params = "progress.starting", {}
                 job.state.started_at = time.time()
                 self._touch(job)
                 self._wakeup.notify_all()
@@ -413,6 +419,7 @@ class JobManager:
                 state.phase = event.phase
                 if event.kind == "status":
                     state.message = event.message
+                    state.message_key, state.message_params = event.key, dict(event.params)
                 else:
                     state.fraction = max(state.fraction, event.fraction)
                     state.epoch, state.total_epochs = event.epoch, event.total_epochs

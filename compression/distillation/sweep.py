@@ -43,9 +43,8 @@ from compression.distillation.trainer import (
     _check_finite,
     _cosine,
     _logits,
-    _Progress,
-    _train_teacher,
     make_adam,
+    prepare_teacher,
     validate_config,
 )
 
@@ -483,41 +482,6 @@ def train_sweep(
         ) from exc
 
 
-def _teacher(
-    config: TrainConfig,
-    data: TensorData,
-    device: torch.device,
-    steps_per_epoch: int,
-    teacher_cache: TeacherCache | None,
-    student_steps: int,
-    emit: Callable[[ProgressEvent], None],
-    stop: Callable[[], bool],
-) -> tuple[nn.Module, list[dict[str, Any]], bool, _Progress]:
-    """The trainer's teacher: reused from the cache by the same key, or trained by `trainer._train_teacher`."""
-    cache_key = TeacherCache.key(config, device)
-    cached = teacher_cache.get(cache_key) if teacher_cache is not None else None
-    teacher_epochs = config.resolved_teacher_epochs()
-    progress = _Progress(student_steps + (0 if cached else teacher_epochs * steps_per_epoch), emit, stop)
-    torch.manual_seed(config.seed)
-    teacher = build_model(parse_model(config.teacher, "teacher"), data.input_shape, data.num_classes).to(device)
-    if cached is not None:
-        teacher.load_state_dict({k: v.to(device) for k, v in cached[0].items()})
-        rows = list(cached[1])
-        emit(ProgressEvent("status", "teacher", message="Reusing a cached teacher with this configuration"))
-        emit(ProgressEvent("epoch", "teacher", rows=rows))
-    else:
-        emit(ProgressEvent("status", "teacher", message=f"Training the teacher for {teacher_epochs} epochs"))
-        rows = _train_teacher(teacher, data, config, teacher_epochs, steps_per_epoch, device, progress, emit)
-        if teacher_cache is not None:
-            problem = teacher_cache.put(cache_key, teacher.state_dict(), rows)
-            if problem:  # as the trainer says it: the run goes on without the cache
-                emit(ProgressEvent("status", "teacher", message=problem[0].upper() + problem[1:] + "."))
-    teacher.eval()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
-    return teacher, rows, cached is not None, progress
-
-
 def _train_sweep(
     sweep: SweepConfig,
     device: torch.device,
@@ -531,7 +495,8 @@ def _train_sweep(
     config = sweep.base
     students = sweep.students()
     k = len(students)
-    emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}"))
+    emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}",
+                       key="progress.loading", params={"dataset": config.dataset, "device": str(device)}))  # fmt: skip
     data = load_dataset(
         config.dataset,
         seed=config.seed,
@@ -542,14 +507,15 @@ def _train_sweep(
     )
     n_train = len(data.y_train)
     steps_per_epoch = math.ceil(n_train / config.batch_size)
-    teacher, teacher_rows, from_cache, progress = _teacher(
+    teacher, teacher_rows, from_cache, progress = prepare_teacher(
         config, data, device, steps_per_epoch, teacher_cache, config.epochs * steps_per_epoch, emit, stop
     )
     history: list[dict[str, Any]] = list(teacher_rows)
     teacher_train_logits = _logits(teacher, data.x_train)
     teacher_test_pred = _logits(teacher, data.x_test).argmax(1)
 
-    emit(ProgressEvent("status", "students", message=f"Training {k} students as one batch for {config.epochs} epochs"))
+    emit(ProgressEvent("status", "students", message=f"Training {k} students as one batch for {config.epochs} epochs",
+                       key="progress.sweep_students", params={"students": k, "epochs": config.epochs}))  # fmt: skip
     spec = parse_model(config.student, "student")
     initial = []
     for r in range(sweep.seeds):

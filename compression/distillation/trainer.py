@@ -189,7 +189,10 @@ class ProgressEvent:
     step: int = 0
     steps_per_epoch: int = 0
     message: str = ""
+    """The status in English (the CLI, logs); `key` and `params` say it in any language (compression/i18n)."""
     rows: list[dict[str, Any]] = field(default_factory=list)
+    key: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -424,6 +427,47 @@ def train(
         ) from exc
 
 
+def prepare_teacher(
+    config: TrainConfig,
+    data: TensorData,
+    device: torch.device,
+    steps_per_epoch: int,
+    teacher_cache: TeacherCache | None,
+    student_steps: int,
+    emit: Callable[[ProgressEvent], None],
+    stop: Callable[[], bool],
+) -> tuple[nn.Module, list[dict[str, Any]], bool, _Progress]:
+    """The one teacher preparation of every group of students (a run, a sweep): reused from the cache by the
+    same key, or trained and cached (saying so when the cache cannot keep it); then frozen (eval mode, no
+    gradients). Returns the teacher, its history rows, whether it came from the cache, and the progress
+    counter over the teacher's steps plus `student_steps`."""
+    cache_key = TeacherCache.key(config, device)
+    cached = teacher_cache.get(cache_key) if teacher_cache is not None else None
+    teacher_epochs = config.resolved_teacher_epochs()
+    progress = _Progress(student_steps + (0 if cached else teacher_epochs * steps_per_epoch), emit, stop)
+    torch.manual_seed(config.seed)
+    teacher = build_model(parse_model(config.teacher, "teacher"), data.input_shape, data.num_classes).to(device)
+    if cached is not None:
+        teacher.load_state_dict({k: v.to(device) for k, v in cached[0].items()})
+        rows = list(cached[1])
+        emit(ProgressEvent("status", "teacher", message="Reusing a cached teacher with this configuration",
+                           key="progress.teacher_cached"))  # fmt: skip
+        emit(ProgressEvent("epoch", "teacher", rows=list(rows)))
+    else:
+        emit(ProgressEvent("status", "teacher", message=f"Training the teacher for {teacher_epochs} epochs",
+                           key="progress.teacher", params={"epochs": teacher_epochs}))  # fmt: skip
+        rows = _train_teacher(teacher, data, config, teacher_epochs, steps_per_epoch, device, progress, emit)
+        if teacher_cache is not None:
+            problem = teacher_cache.put(cache_key, teacher.state_dict(), rows)
+            if problem:  # the run goes on without the cache, and says so
+                emit(ProgressEvent("status", "teacher", message=problem[0].upper() + problem[1:] + ".",
+                                   key="progress.teacher_not_cached", params={"reason": problem}))  # fmt: skip
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return teacher, rows, cached is not None, progress
+
+
 def _train(
     config: TrainConfig,
     device: torch.device,
@@ -435,7 +479,8 @@ def _train(
 ) -> TrainResult:
     started = time.perf_counter()
     threads = torch.get_num_threads()
-    emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}"))
+    emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}",
+                       key="progress.loading", params={"dataset": config.dataset, "device": str(device)}))  # fmt: skip
     data = load_dataset(
         config.dataset,
         seed=config.seed,
@@ -451,37 +496,15 @@ def _train(
     variants = {v.name: v for v in enabled_variants(config)}
     roles = list(variants)
 
-    cache_key = TeacherCache.key(config, device)
-    cached = teacher_cache.get(cache_key) if teacher_cache is not None else None
-    teacher_epochs = config.resolved_teacher_epochs()
-    total_steps = steps_per_epoch * (config.epochs * len(roles) + (0 if cached else teacher_epochs))
-    progress = _Progress(total_steps, emit, stop)
-
-    torch.manual_seed(config.seed)
-    teacher = build_model(teacher_spec, data.input_shape, data.num_classes).to(device)
-    history: list[dict[str, Any]] = []
-    if cached is not None:
-        teacher.load_state_dict({k: v.to(device) for k, v in cached[0].items()})
-        history.extend(cached[1])
-        emit(ProgressEvent("status", "teacher", message="Reusing a cached teacher with this configuration"))
-        emit(ProgressEvent("epoch", "teacher", rows=list(cached[1])))
-    else:
-        emit(ProgressEvent("status", "teacher", message=f"Training the teacher for {teacher_epochs} epochs"))
-        teacher_rows = _train_teacher(teacher, data, config, teacher_epochs, steps_per_epoch, device, progress, emit)
-        history.extend(teacher_rows)
-        if teacher_cache is not None:
-            problem = teacher_cache.put(cache_key, teacher.state_dict(), teacher_rows)
-            if problem:
-                emit(ProgressEvent("status", "teacher", message=problem[0].upper() + problem[1:] + "."))
-
-    # The teacher is frozen from here on: eval mode (no dropout), no gradients.
-    teacher.eval()
-    for p in teacher.parameters():
-        p.requires_grad_(False)
+    teacher, teacher_rows, from_cache, progress = prepare_teacher(
+        config, data, device, steps_per_epoch, teacher_cache, steps_per_epoch * config.epochs * len(roles), emit, stop
+    )
+    history: list[dict[str, Any]] = list(teacher_rows)
     teacher_test_pred = _logits(teacher, data.x_test).argmax(1)
     teacher_train_logits = None if config.student_augment else _logits(teacher, data.x_train)
 
-    emit(ProgressEvent("status", "students", message=f"Training the students for {config.epochs} epochs"))
+    emit(ProgressEvent("status", "students", message=f"Training the students for {config.epochs} epochs",
+                       key="progress.students", params={"epochs": config.epochs}))  # fmt: skip
     torch.manual_seed(config.seed + 1)
     initial = build_model(student_spec, data.input_shape, data.num_classes).to(device)
     students = {role: copy.deepcopy(initial) for role in roles}
@@ -517,7 +540,7 @@ def _train(
         history.extend(rows)
         emit(ProgressEvent("epoch", "students", progress.done / progress.total, epoch, config.epochs, rows=rows))
 
-    emit(ProgressEvent("status", "measure", message="Measuring size and latency"))
+    emit(ProgressEvent("status", "measure", message="Measuring size and latency", key="progress.measure"))
     latency_batch = data.x_test[: config.batch_size]
     teacher_size = size_bytes(teacher)
     final: dict[str, ModelResult] = {}
@@ -543,7 +566,7 @@ def _train(
         models=final,
         history=history,
         device=str(device),
-        teacher_from_cache=cached is not None,
+        teacher_from_cache=from_cache,
         seconds=time.perf_counter() - started,
         threads=threads,
         weights=weights,

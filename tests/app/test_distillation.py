@@ -184,7 +184,10 @@ def test_the_refusal_reads_in_chinese_with_the_same_estimate(open_page):
 
 def test_custom_student_with_bad_hidden_sizes_is_refused(open_page):
     at = open_page(PAGE)
-    at.selectbox(key="distill_student").set_value("custom")
+    # A preset shows no hidden-size fields; choosing "custom" shows the student's at once (no submit needed).
+    assert not [w for w in at.text_input if w.key in ("distill_teacher_custom", "distill_student_custom")]
+    at.selectbox(key="distill_student").set_value("custom").run()
+    assert [w.key for w in at.text_input if w.key.endswith("_custom")] == ["distill_student_custom"]
     at.text_input(key="distill_student_custom").input("big")
     at.button(key="distill_train").click().run()
     assert any("hidden sizes must be whole numbers" in str(e.value) for e in at.error)

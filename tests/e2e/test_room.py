@@ -73,7 +73,7 @@ def test_a_visitor_reloads_and_still_cancels_their_run_and_the_presenter_cancels
     expect(other_queue.get_by_role("button", name="Cancel").first).to_be_disabled()
     other.get_by_label("Presenter key", exact=True).fill(PRESENTER_KEY)
     other.get_by_label("Presenter key", exact=True).press("Enter")
-    expect(other.get_by_text("You are the presenter in this browser tab.")).to_be_visible(timeout=30_000)
+    expect(other.get_by_text("You are the presenter in this browser")).to_be_visible(timeout=30_000)
     expect(other.get_by_label("Presenter key", exact=True)).to_have_count(0, timeout=30_000)  # the field is gone
     content = other.content()
     at = content.find(PRESENTER_KEY)
@@ -89,6 +89,72 @@ def test_a_visitor_reloads_and_still_cancels_their_run_and_the_presenter_cancels
     expect(other_queue).not_to_contain_text("Running on")
     expect(owner.locator(".st-key-distill_queue").last).not_to_contain_text("Running on", timeout=60_000)
     for page in (owner, other):
+        page.context.close()
+
+
+def open_presenter_panel(page: Page) -> None:
+    page.locator('[data-testid="stExpander"] summary', has_text="Presenter").first.click()
+
+
+def test_presenter_mode_is_kept_across_a_reload_and_a_new_tab_until_the_presenter_leaves(browser: Browser, server,
+                                                                                          screenshot_dir):  # fmt: skip
+    presenter = new_page(browser)
+    open_app(presenter, server, "distillation")
+    sign_in_as_presenter(presenter, PRESENTER_KEY)
+    expect(presenter.get_by_text("You are the presenter in this browser")).to_be_visible()
+    presenter.reload()  # F5: a new session of the same browser
+    wait_for_app(presenter)
+    open_presenter_panel(presenter)
+    expect(presenter.get_by_text("You are the presenter in this browser")).to_be_visible()
+    expect(presenter.get_by_label("Presenter key", exact=True)).to_have_count(0)
+    screenshot(presenter, screenshot_dir, "room-presenter-after-reload")
+    tab = presenter.context.new_page()  # a second tab of the same browser
+    tab.set_default_timeout(APP_TIMEOUT_MS)
+    open_app(tab, server, "quiz?mode=room")
+    expect(tab.get_by_text("You are the presenter in this browser").first).to_be_attached()
+    tab.close()
+    # Another browser is not the presenter.
+    stranger = new_page(browser)
+    open_app(stranger, server, "distillation")
+    open_presenter_panel(stranger)
+    expect(stranger.get_by_label("Presenter key", exact=True)).to_be_visible()
+    stranger.context.close()
+    # Leaving is explicit, and it holds across a reload.
+    presenter.get_by_role("button", name="Leave presenter mode").first.click()
+    wait_for_app(presenter)
+    presenter.reload()
+    wait_for_app(presenter)
+    open_presenter_panel(presenter)
+    expect(presenter.get_by_label("Presenter key", exact=True)).to_be_visible()
+    expect(presenter.get_by_text("You are the presenter in this browser")).to_have_count(0)
+    assert_no_exception(presenter)
+    presenter.context.close()
+
+
+def test_after_a_reload_a_learner_keeps_their_own_run_while_another_learners_run_starts(browser: Browser, server,
+                                                                                         screenshot_dir):  # fmt: skip
+    a = new_page(browser)
+    press_train(a, server, LONG.format(seed=31))
+    b = new_page(browser, 390, 844)
+    press_train(b, server, LONG.format(seed=32))  # queued behind A's
+    a.reload()
+    wait_for_app(a)
+    live = a.locator(".st-key-distill_live")
+    expect(live).to_contain_text("(started by you)")
+    screenshot(a, screenshot_dir, "room-learner-a-after-reload")
+    # A cancels; B's run starts. A, who never clicked anything since the reload, still reads A's own run.
+    a.locator(".st-key-distill_queue").last.get_by_role("button", name="Cancel", disabled=False).first.click()
+    expect(b.locator(".st-key-distill_live")).to_contain_text("Running", timeout=120_000)
+    expect(a.get_by_text(re.compile(r"Run [0-9a-f]{12}: cancelled"))).to_be_visible(timeout=60_000)
+    a.wait_for_timeout(3000)  # several polls of A's tab while B's run trains
+    expect(a.locator(".st-key-distill_live")).to_have_count(0)
+    expect(a.get_by_text(re.compile(r"Run [0-9a-f]{12}: cancelled"))).to_be_visible()
+    screenshot(a, screenshot_dir, "room-learner-a-own-run-while-b-trains")
+    screenshot(b, screenshot_dir, "room-learner-b-phone")
+    assert_no_exception(a)
+    b.locator(".st-key-distill_queue").last.get_by_role("button", name="Cancel", disabled=False).first.click()
+    expect(b.locator(".st-key-distill_queue").last).to_contain_text("Cancelled (started by you)", timeout=60_000)
+    for page in (a, b):
         page.context.close()
 
 

@@ -158,3 +158,21 @@ def test_both_refusal_messages_exist_in_both_languages_with_the_same_placeholder
         for lang in ("en", "zh"):
             assert "42" in t(key, lang, seconds=42)
     assert KeyCheck(accepted=False).message_key is None
+
+
+def test_presenter_mode_is_kept_for_the_browser_until_it_leaves_expires_or_the_key_changes():
+    from compression.access import PresenterGrants
+
+    grants = PresenterGrants(ttl_s=100.0)
+    assert not grants.holds("v1", "key", now=0.0)
+    grants.grant("v1", "key", now=0.0)
+    assert grants.holds("v1", "key", now=50.0)  # a reload, a new tab: the same visitor
+    assert not grants.holds("v2", "key", now=50.0)  # another browser
+    assert not grants.holds("v1", "other key", now=50.0)  # the server's key changed: revoked
+    assert not grants.holds("v1", "key", now=51.0)  # ... for good
+    grants.grant("v1", "key", now=60.0)
+    assert not grants.holds("v1", "key", now=160.0)  # expired
+    grants.grant("v1", "key", now=200.0)
+    grants.revoke("v1")  # "Leave presenter mode"
+    assert not grants.holds("v1", "key", now=201.0)
+    assert not grants.holds(None, "key") and not grants.holds("v1", None)
