@@ -18,6 +18,7 @@ from compression.config import Settings
 from compression.device import available_devices
 from compression.distillation.data import DATASETS, dataset_available, missing_message
 from compression.distillation.jobs import JobManager, JobSnapshot
+from compression.distillation.kinds import train_config_from_payload
 from compression.distillation.models import STUDENT_PRESETS, TEACHER_PRESETS, describe, human_params, parse_model
 from compression.distillation.report import (
     Verdict,
@@ -178,7 +179,8 @@ def summary_columns() -> dict:
 
 def history_columns() -> dict:
     """The run history's columns: what tells runs apart, with fixed widths so the table fits a laptop. The
-    date and the teacher are in each run's "Reopen a run" label; seed and teacher accuracy in the run itself."""
+    date and the teacher are in each run's "Reopen a run" label, teacher accuracy in the run itself; the seed is a
+    column (two runs that differ only by it would look the same)."""
     text = st.column_config.TextColumn
     return {
         "id": text(width=105, pinned=True),
@@ -190,7 +192,7 @@ def history_columns() -> dict:
         "epochs": st.column_config.NumberColumn(t("distillation.history.epochs"), width=60),
         "T": st.column_config.NumberColumn(width=45, format="%g"),
         "alpha": st.column_config.NumberColumn(width=50, format="%g"),
-        "seed": None,
+        "seed": st.column_config.NumberColumn(t("distillation.history.seed"), width=50),
         "teacher %": None,
         **{
             v.history_column: st.column_config.NumberColumn(
@@ -548,19 +550,48 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
             )
             if config.teacher_epochs is not None and config.teacher_epochs < 0:
                 raise ValueError(t("distillation.form.teacher_epochs_negative", epochs=config.teacher_epochs))
-            job = manager.submit(config, owner=visitor, privileged=is_presenter())
+            manager.check(config)  # a refused run is said first, even when an identical one is stored
+            found = manager.identical(config)
         except ValueError as exc:  # includes StorageError: the message says what the owner can do
             with error_slot:
                 show_error(exc, t("distillation.form.not_started"))
         else:
-            st.session_state["distill_job"] = job.id
-            st.session_state["distill_job_chosen"] = True
-            if manager.starts_at_once(job.id):
-                st.toast(t("distillation.toast.running", job=job.id), icon=":material/model_training:")
-            else:
-                st.toast(
-                    t("distillation.toast.queued", job=job.id, position=job.position), icon=":material/model_training:"
-                )
+            if found is None:
+                submit_run(manager, config, visitor, error_slot)
+            else:  # this exact run is stored: open it at once; training again is a choice
+                st.session_state["distill_job"] = found
+                st.session_state["distill_job_chosen"] = True
+                st.session_state["distill_duplicate"] = {"run": found, "config": config.to_dict()}
+    duplicate_notice(manager, visitor)
+
+
+def submit_run(manager: JobManager, config: TrainConfig, visitor: str, error_slot=None) -> None:  # noqa: ANN001
+    """Queue the run; say why not beside the Train button (or here), or toast where it waits."""
+    st.session_state.pop("distill_duplicate", None)
+    try:
+        job = manager.submit(config, owner=visitor, privileged=is_presenter())
+    except ValueError as exc:  # includes StorageError: the message says what the owner can do
+        with error_slot if error_slot is not None else st.container():
+            show_error(exc, t("distillation.form.not_started"))
+        return
+    st.session_state["distill_job"] = job.id
+    st.session_state["distill_job_chosen"] = True
+    if manager.starts_at_once(job.id):
+        st.toast(t("distillation.toast.running", job=job.id), icon=":material/model_training:")
+    else:
+        st.toast(t("distillation.toast.queued", job=job.id, position=job.position), icon=":material/model_training:")
+
+
+def duplicate_notice(manager: JobManager, visitor: str) -> None:
+    """An identical run was opened instead of training it again: say so, and offer "Train again" on purpose."""
+    duplicate = st.session_state.get("distill_duplicate")
+    if not duplicate or st.session_state.get("distill_job") != duplicate["run"]:
+        return
+    box = st.container(horizontal=True, vertical_alignment="center", key="distill_duplicate_box")
+    box.info(t("distillation.duplicate.done", run=duplicate["run"]), icon=":material/content_copy:")
+    if box.button(t("distillation.duplicate.again"), key="distill_train_again", icon=":material/replay:"):
+        submit_run(manager, train_config_from_payload(duplicate["config"]), visitor)
+        st.rerun()
 
 
 # --- live view (polled) -------------------------------------------------------------------------------------

@@ -252,6 +252,14 @@ class JobManager:
             self._wakeup.notify_all()
             return self._snapshot(job)
 
+    def identical(self, config: Any) -> str | None:
+        """The newest finished run stored with exactly this configuration (same seed, data, models and
+        hyperparameters), or None. A page opens it instead of queueing the same work again; training again is
+        the visitor's choice. Jobs still queued or running are not matched: each visitor owns their own."""
+        if kind_of(config).name != "run":
+            return None
+        return self.store.find_done_run(config.to_dict())
+
     def starts_at_once(self, job_id: str) -> bool:
         """Whether a queued job is next on a device where nothing else runs (it is starting, not waiting)."""
         with self._lock:

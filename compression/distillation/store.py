@@ -377,6 +377,24 @@ class RunStore:
         return None if row is None else str(row["status"])
 
     @_guarded
+    def find_done_run(self, config: dict[str, Any], scan: int = 500) -> str | None:
+        """The newest finished ("done") run whose stored configuration equals `config` (a `to_dict()`: the same
+        seed, data, models and hyperparameters), among the newest `scan` runs; None when there is none.
+        The device is part of the configuration: "cpu" and "auto" are different runs."""
+        rows = (
+            self._conn()
+            .execute("SELECT id, config FROM runs WHERE status='done' ORDER BY created_at DESC LIMIT ?", (int(scan),))
+            .fetchall()
+        )
+        for row in rows:
+            try:
+                if json.loads(row["config"]) == config:
+                    return str(row["id"])
+            except ValueError:
+                continue
+        return None
+
+    @_guarded
     def latest_run_id(self, status: str = "done") -> str | None:
         """The newest run with this status (one indexed-size query: cheap enough for a poll), or None."""
         if status not in STATUSES:

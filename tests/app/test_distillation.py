@@ -364,3 +364,30 @@ def test_a_fake_dataset_and_variant_appear_on_the_page(open_page, monkeypatch, i
     at.button(key="distill_reopen").click().run()
     assert_no_exception(at)
     assert "Hard-label student at T=2" in list(frame_with(at, "smaller than teacher ×")["Model"])
+
+
+def test_an_identical_finished_run_opens_at_once_and_training_again_is_a_choice(open_page):
+    first = open_page(PAGE, query={**SHORT, "seed": "41"})
+    start(first)
+    job_id = first.session_state["distill_job"]
+    wait_for(first, lambda a: f"Run `{job_id}`: done" in page_text(a))
+    history = frame_with(first, "distilled %")
+    assert list(history.loc[history["id"] == job_id, "seed"]) == [41]  # the seed tells runs apart
+
+    again = open_page(PAGE, query={**SHORT, "seed": "41"})
+    start(again)
+    assert again.session_state["distill_job"] == job_id  # the stored run, opened: nothing queued
+    assert not [t for t in again.toast]
+    notice = [str(i.value) for i in again.info if "already stored" in str(i.value)]
+    assert notice and job_id in notice[0]
+    assert f"Run `{job_id}`: done" in page_text(again)
+    # A different seed is a different run.
+    other = open_page(PAGE, query={**SHORT, "seed": "42"})
+    start(other)
+    assert other.session_state["distill_job"] != job_id
+    assert not [i for i in other.info if "already stored" in str(i.value)]
+    # "Train again" queues a second copy on purpose.
+    again.button(key="distill_train_again").click().run()
+    assert_no_exception(again)
+    assert again.session_state["distill_job"] not in (job_id, other.session_state["distill_job"])
+    assert not [i for i in again.info if "already stored" in str(i.value)]

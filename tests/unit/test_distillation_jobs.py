@@ -422,3 +422,21 @@ def test_the_presenter_may_cancel_anyone_s_job(store):
     finally:
         gated.gate.set()
         manager.shutdown()
+
+
+def test_an_identical_finished_run_is_found_and_a_different_seed_or_an_unfinished_one_is_not(store):
+    config = TINY.to_dict()
+    store.create_run("done1", config)
+    assert store.find_done_run(config) is None  # queued, not finished
+    store.finish("done1", {"teacher": {"test_accuracy": 0.5}}, {})
+    store.create_run("failed1", config)
+    store.set_status("failed1", "failed", "boom")
+    assert store.find_done_run(config) == "done1"
+    assert store.find_done_run({**config, "seed": config["seed"] + 1}) is None
+    assert store.find_done_run({**config, "device": "auto"}) is None
+    manager = make_manager(store)
+    try:
+        assert manager.identical(TINY) == "done1"
+        assert manager.identical(replace(TINY, alpha=0.5)) is None
+    finally:
+        manager.shutdown()
