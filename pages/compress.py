@@ -422,3 +422,5 @@ with st.expander(tx("storage")):
             float_bytes=ptq.float_size_bytes(loaded.models[sens_role]),
         )
     )
+
+__import__("pages._deploy")._deploy.deploy_section(run_id)  # Deploy: ONNX export, real int8 in ONNX Runtime, speed

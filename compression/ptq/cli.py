@@ -3,6 +3,7 @@
     python -m compression.ptq --list                                   # finished runs in the store
     python -m compression.ptq --run RUN_ID --bits 8,4,2 --json ptq.json
     python -m compression.ptq --bits 8,4,2 --granularity per-channel,per-tensor --calibration minmax,mse
+    python -m compression.ptq --run RUN_ID --export DIR [--models ...] [--mode static|dynamic]   # ONNX + int8
 
 Without --run, the newest finished run is used. The store is $COMPRESSION_LAB_RUNS_DIR (default ./runs).
 """
@@ -39,7 +40,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, default=None, help="write {run, config, ptq: [rows], sensitivity}")
     p.add_argument("--csv", type=Path, default=None, help="write the rows as CSV")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument(
+        "--export", type=Path, default=None, metavar="DIR",
+        help="write DIR/<model>-float32.onnx, DIR/<model>-int8.onnx and DIR/deploy.json (ONNX Runtime, measured)",
+    )  # fmt: skip
+    p.add_argument("--mode", default="static", choices=("static", "dynamic"), help="int8 mode of --export")
     return p
+
+
+def export_run(store, run_id: str, args: argparse.Namespace, roles: list[str], settings: Settings) -> int:  # noqa: ANN001
+    """--export: ONNX float32 and int8 files of every model, measured in ONNX Runtime, and DIR/deploy.json."""
+    from compression.deploy.bench import BenchmarkRequest, run_benchmark_request
+    from compression.deploy.report import deploy_json_rows, print_rows
+    from compression.deploy.verdict import verdict_text
+
+    request = BenchmarkRequest(run_id=run_id, models=tuple(roles), quant_mode=args.mode, threads=max(1, args.threads))
+    result = run_benchmark_request(
+        store, request, args.export, data_dir=settings.data_dir, allow_download=settings.allow_download
+    )
+    env = result["env"]
+    print(f"run {run_id}: {result['dataset']}, teacher {result['teacher']}, student {result['student']}; "
+          f"ONNX Runtime {env['onnxruntime']} on {env['cpu']} (VNNI: {'yes' if env['has_vnni'] else 'no'}), "
+          f"{env['threads']} thread(s), int8 {result['quant_mode']}, median of {result['rounds']} rounds")  # fmt: skip
+    print_rows(result)
+    for item in result["verdicts"]:
+        print(verdict_text(item, "en"))
+    out = Path(args.export) / "deploy.json"
+    out.write_text(json.dumps(deploy_json_rows(result), indent=1))
+    print(f"wrote {', '.join(r['file'] for r in result['rows'] if r.get('file'))} and deploy.json in {args.export}")
+    return 0
 
 
 def _latest_done(store) -> str:  # noqa: ANN001 - a RunStore
@@ -79,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         formats = ptq.parse_choice_list(args.formats, ptq.FLOAT_SCHEMES, "format") if args.formats.strip() else []
         roles = ptq.parse_choice_list(args.models, ptq.ROLES, "model")
         run_id = args.run or _latest_done(store)
+        if args.export is not None:
+            return export_run(store, run_id, args, roles, settings)
         loaded = ptq.load_run_models(
             store, run_id, roles=roles, data_dir=settings.data_dir, allow_download=settings.allow_download
         )

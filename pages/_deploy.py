@@ -1,0 +1,218 @@
+"""The Compress page's "Deploy" part: real int8 in ONNX Runtime, measured on this server's CPU.
+
+`deploy_section(run_id, start_benchmark, latest_result)` draws a button that asks `start_benchmark(payload)`
+to queue a "benchmark" job (compression.deploy.job; the caller routes it through the job queue and returns
+the job's id, or None when it was not queued), then, from `latest_result` (that job's result dict, or None),
+the verdict, a chart of accuracy against latency at the smallest and largest batch and against file size,
+the table, the environment the figures were measured in, and a download of every .onnx file with a snippet
+that runs it. Numerics live in compression/deploy; this module only draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from compression.config import Settings
+from compression.deploy import runtime_problem
+from compression.deploy.bench import DEFAULT_BATCH_SIZES, DEFAULT_FORMATS, DEFAULT_MODELS, DEFAULT_ROUNDS
+from compression.deploy.job import export_bytes
+from compression.deploy.report import onnx_snippet, result_frame
+from compression.deploy.verdict import verdict_text
+from compression.i18n import CatalogueError
+from pages._shared import error_text, escape_markdown, lang, show_error, t
+
+MODEL_COLORS = {"teacher": "#444b59", "student": "#2f6fdf", "baseline": "#e07b00", "smoothing": "#2a9d5b"}
+FORMAT_SYMBOLS = {"float32": "circle", "int8": "diamond"}
+QUANT_MODES = ("static", "dynamic")
+
+
+def tx(key: str, /, **fmt: object) -> str:
+    return t(f"deploy.{key}", **fmt)
+
+
+def role_title(role: str) -> str:
+    try:
+        return t(f"compress.role.{role}")
+    except CatalogueError:
+        return role
+
+
+def benchmark_payload(run_id: str, quant_mode: str) -> dict[str, Any]:
+    """The job's plain payload (server settings only: nothing here comes from the browser but the choices)."""
+    return {
+        "run_id": run_id,
+        "runs_dir": str(Settings.from_env().runs_dir),
+        "models": list(DEFAULT_MODELS),
+        "modes": list(DEFAULT_FORMATS),
+        "quant_mode": quant_mode,
+        "threads": 1,
+        "rounds": DEFAULT_ROUNDS,
+        "batch_sizes": list(DEFAULT_BATCH_SIZES),
+    }
+
+
+def deploy_figure(result: dict[str, Any]) -> go.Figure:
+    frame = result_frame(result)
+    frame = frame[frame["file_bytes"].notna()]
+    batches = result.get("batch_sizes", [1])
+    titles = [tx("chart.latency", batch=batches[0]), tx("chart.latency", batch=batches[-1]), tx("chart.size")]
+    fig = make_subplots(rows=1, cols=3, shared_yaxes=True, subplot_titles=titles, horizontal_spacing=0.04)
+    for (role, fmt), group in frame.groupby(["model", "format"], sort=False):
+        name = f"{role_title(str(role))} {fmt}"
+        marker = {
+            "color": MODEL_COLORS.get(str(role), "#888"),
+            "size": 12,
+            "symbol": FORMAT_SYMBOLS.get(str(fmt), "square"),
+        }
+        for col, x in enumerate(("latency_ms_small", "latency_ms_large", "file_bytes"), start=1):
+            fig.add_trace(
+                go.Scatter(
+                    x=group[x], y=group["test_accuracy"], mode="markers", name=name, marker=marker,
+                    legendgroup=name, showlegend=col == 1, hovertemplate=f"{name}<br>%{{y:.2f}}% · %{{x:,.4g}}<extra></extra>",
+                ),
+                row=1, col=col,
+            )  # fmt: skip
+    fig.update_xaxes(type="log")
+    fig.update_xaxes(title_text=tx("chart.ms"), row=1, col=1)
+    fig.update_xaxes(title_text=tx("chart.ms"), row=1, col=2)
+    fig.update_xaxes(title_text=tx("chart.bytes"), row=1, col=3)
+    fig.update_yaxes(title_text=tx("chart.accuracy"), row=1, col=1)
+    fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h", "y": -0.3})
+    return fig
+
+
+def show_table(result: dict[str, Any]) -> None:
+    frame = result_frame(result).drop(columns=["file"])
+    frame["model"] = frame["model"].map(role_title)
+    batches = result.get("batch_sizes", [1])
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        key="deploy_table",
+        column_config={
+            "model": st.column_config.TextColumn(tx("col.model")),
+            "format": st.column_config.TextColumn(tx("col.format")),
+            "runtime": st.column_config.TextColumn(tx("col.runtime")),
+            "test_accuracy": st.column_config.NumberColumn(tx("col.accuracy"), format="%.2f"),
+            "agreement_float32": st.column_config.NumberColumn(tx("col.agreement_float32"), format="%.2f"),
+            "agreement_fakequant": st.column_config.NumberColumn(tx("col.agreement_fakequant"), format="%.2f"),
+            "latency_ms_small": st.column_config.NumberColumn(tx("col.latency", batch=batches[0]), format="%.4f"),
+            "latency_ms_large": st.column_config.NumberColumn(tx("col.latency", batch=batches[-1]), format="%.3f"),
+            "throughput": st.column_config.NumberColumn(tx("col.throughput"), format="%.0f"),
+            "file_bytes": st.column_config.NumberColumn(tx("col.bytes"), format="%d"),
+        },
+    )
+
+
+def show_downloads(result: dict[str, Any]) -> None:
+    """One column per model with its .onnx files (bytes read on the server by name), then the snippet."""
+    by_model: dict[str, list[str]] = {}
+    for row in result.get("rows", []):
+        if row.get("file"):
+            by_model.setdefault(row["model"], []).append(row["file"])
+    if not by_model:
+        return
+    for column, (role, names) in zip(st.columns(len(by_model)), by_model.items(), strict=True):
+        column.caption(role_title(role))
+        for name in names:
+            try:
+                data = export_bytes(result, name)
+            except ValueError as exc:
+                column.caption(error_text(exc))
+                continue
+            column.download_button(
+                name, data, file_name=name, mime="application/octet-stream", icon=":material/download:",
+                key=f"deploy_download_{name}",
+            )  # fmt: skip
+    files = [name for names in by_model.values() for name in names]
+    example = "student-int8.onnx" if "student-int8.onnx" in files else files[-1]
+    st.caption(tx("snippet"))
+    st.code(onnx_snippet(example, result.get("input_shape", [-1])), language="python")
+
+
+RESULTS_STATE = "_deploy_results"
+
+
+def run_in_page(payload: dict[str, Any]) -> str | None:
+    """Until the caller passes the job queue's `start_benchmark`: run the benchmark in this script run, with a
+    progress bar, and keep its result in this session (keyed by run id). Returns None (no job id)."""
+    from compression.deploy.job import run_benchmark
+    from compression.deploy.verdict import event_text
+
+    bar = st.progress(0.0, text=tx("run"))
+
+    def on_event(event: dict[str, Any]) -> None:
+        bar.progress(min(1.0, event["done"] / max(1, event["total"])), text=event_text(event, lang()))
+
+    result = run_benchmark(payload, on_event, lambda: False)
+    bar.empty()
+    st.session_state.setdefault(RESULTS_STATE, {})[payload["run_id"]] = result
+    return None
+
+
+def deploy_section(
+    run_id: str,
+    start_benchmark: Callable[[dict[str, Any]], str | None] | None = None,
+    latest_result: dict[str, Any] | None = None,
+) -> None:
+    """The Deploy part of the Compress page for `run_id` (see the module doc). Without `start_benchmark`, the
+    benchmark runs in the page (`run_in_page`) and `latest_result` defaults to this session's last one."""
+    if start_benchmark is None:
+        start_benchmark = run_in_page
+    if latest_result is None:
+        latest_result = st.session_state.get(RESULTS_STATE, {}).get(run_id)
+    st.subheader(tx("title"), anchor=False)
+    st.caption(tx("intro"))
+    problem = runtime_problem()
+    if problem is not None:
+        show_error(problem, tx("runtime"))
+        return
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    quant_mode = (
+        c1.segmented_control(
+            tx("mode"), QUANT_MODES, default="static", format_func=lambda m: tx(f"mode_option.{m}"), key="deploy_mode"
+        )
+        or "static"
+    )
+    if c2.button(tx("run"), icon=":material/speed:", key="deploy_run", help=tx("run_help")):
+        try:
+            job_id = start_benchmark(benchmark_payload(run_id, quant_mode))
+        except ValueError as exc:
+            show_error(exc, tx("run"))
+        else:
+            if job_id:
+                st.caption(tx("queued", job=job_id))
+            elif start_benchmark is run_in_page:
+                latest_result = st.session_state.get(RESULTS_STATE, {}).get(run_id)
+    if not latest_result or latest_result.get("run_id") != run_id:
+        st.info(tx("none_yet"), icon=":material/info:")
+        return
+    items = latest_result.get("verdicts", [])
+    if items:  # the first sentence stands out in its own colour; the rest, each marked by its tone, below it
+        show = {"good": st.success, "warn": st.warning}.get(items[0].get("tone"), st.info)
+        show(escape_markdown(verdict_text(items[0], lang())), icon=":material/speed:")
+        marks = {"good": ":material/check_circle:", "warn": ":material/warning:", "info": ":material/info:"}
+        st.markdown(
+            "\n".join(f"- {marks.get(v.get('tone'), '')} {escape_markdown(verdict_text(v, lang()))}" for v in items[1:])
+        )
+    env = latest_result.get("env", {})
+    st.caption(
+        tx(
+            "env",
+            cpu=env.get("cpu", "?"),
+            vnni=tx("yes") if env.get("has_vnni") else tx("no"),
+            threads=env.get("threads", 1),
+            version=env.get("onnxruntime", "?"),
+            rounds=latest_result.get("rounds", 0),
+            mode=tx(f"mode_option.{latest_result.get('quant_mode', 'static')}"),
+        )
+    )
+    st.plotly_chart(deploy_figure(latest_result), width="stretch", key="deploy_chart")
+    show_table(latest_result)
+    show_downloads(latest_result)
