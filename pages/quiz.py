@@ -3,7 +3,12 @@
 All of the learner's progress lives in ``st.session_state[STATE]``, a `compression.quiz.QuizSession`
 (plain data under a non-widget key, with the exam's moves unit-tested in the library): Streamlit drops the
 state of widgets that are not rendered, so every widget is restored from it before it is drawn, and nothing
-is lost when the learner switches pages and comes back.
+is lost when the learner switches pages and comes back. The exam (and the mode) is also kept on the server
+for this browser's visitor (`compression.quiz.ExamStore`, written at the end of a run whenever it changed),
+and a new session of the same browser (a reload, a new tab) starts from it.
+
+Options are lettered a, b, c ... in the order shown (shuffled in an exam), and the exam's feedback and
+explanations name them by those letters (`compression.quiz.option_letters`, `explanation_text`).
 
 Deep links: ``/quiz?lang=zh&mode=exam`` (``practice``, ``exam``, ``room``); ``/quiz?question=<id>``
 opens practice at that question.
@@ -22,11 +27,15 @@ from compression.quiz import (
     MODES,
     TOPICS,
     Bank,
+    ExamStore,
     Question,
     QuizSession,
     RoomStats,
     answer_text,
+    encode_exam,
+    explanation_text,
     load_bank,
+    option_letters,
     response_text,
     room_table,
     source_label,
@@ -39,18 +48,19 @@ from pages._shared import (
     is_presenter,
     lang,
     lang_query,
-    language_switch,
     presenter_login,
     presenter_text,
     query_param,
     require_router,
     show_error,
     t,
+    visitor_id,
 )
 
 require_router()
 
 STATE = "quiz_state"
+EXAM_SAVED = "quiz_exam_saved"  # the encoded exam this session last wrote to or read from the store (None: none)
 ROOM_REFRESH_S = 15
 
 
@@ -69,7 +79,13 @@ def _room() -> RoomStats:
     return RoomStats(Settings.from_env().quiz_db)
 
 
-def _state() -> QuizSession:
+def _exams() -> ExamStore:
+    return ExamStore(Settings.from_env().quiz_db)
+
+
+def _state(visitor: str | None = None) -> QuizSession:
+    """This session's quiz. A new session (`visitor` given: the page's first run) starts from the exam the
+    visitor left in another session of this browser, in the mode they were in unless the link names one."""
     if STATE not in st.session_state:
         session = QuizSession.new(
             lang=lang(),  # the shared switch (app.py reads ?lang= once per run)
@@ -81,10 +97,43 @@ def _state() -> QuizSession:
             bank = _bank()
         except ValueError:
             return session  # the page shows the bank's error
+        if visitor is not None:
+            _restore_exam(session, bank, visitor, keep_mode="mode" in st.query_params)
         question = query_param("question", lambda raw: bank.get(raw).id, None)
         if question is not None:
             session.go_to(bank, question)
     return st.session_state[STATE]
+
+
+def _restore_exam(session: QuizSession, bank: Bank, visitor: str, keep_mode: bool) -> None:
+    try:
+        saved = _exams().load(visitor, bank)
+    except ValueError as exc:
+        session.message = error_text(exc)
+        return
+    if saved is None:
+        return
+    session.exam = saved.exam
+    if not keep_mode:
+        session.mode = saved.mode
+    st.session_state[EXAM_SAVED] = encode_exam(saved.exam, saved.mode)
+
+
+def _keep_exam(state: QuizSession, visitor: str) -> None:
+    """Write the exam (with the mode) to the server when it changed since this session last wrote or read it;
+    an exam back at its setup (a new exam on purpose) is deleted. A store that fails is a warning."""
+    encoded = encode_exam(state.exam, state.mode) if state.exam.items else None
+    if encoded == st.session_state.get(EXAM_SAVED):
+        return
+    st.session_state[EXAM_SAVED] = encoded  # a failing store is not retried until the exam changes again
+    try:
+        store = _exams()
+        if encoded is None:
+            store.delete(visitor)
+        else:
+            store.save_encoded(visitor, encoded)
+    except ValueError as exc:
+        st.warning(error_text(exc), icon=":material/cloud_off:")
 
 
 def _record(answers: list[tuple[str, bool]]) -> None:
@@ -138,18 +187,13 @@ def _response_from_widgets(question: Question, prefix: str, saved: Any) -> Any:
     return st.session_state[key] if key in st.session_state else saved
 
 
-def _answer_widget(
-    question: Question, prefix: str, order: tuple[str, ...], saved: Any, disabled: bool, letters: bool
-) -> Any:
-    """Draw the input for one question (options in `order`) and return the response.
-
-    Options carry their letters only in the bank's order (practice); shuffled (exam), they show text alone.
-    """
+def _answer_widget(question: Question, prefix: str, order: tuple[str, ...], saved: Any, disabled: bool) -> Any:
+    """Draw the input for one question (options in `order`, lettered a, b, c ... as shown) and return the response."""
     lang = _state().lang
+    letters = option_letters(question, order)
 
     def label(option: str) -> str:
-        text = question.option_text(option, lang)
-        return f"**{option}.** {text}" if letters else text
+        return f"**{letters[option]}.** {question.option_text(option, lang)}"
 
     if question.type == "single":
         key = _widget_key(prefix, question.id)
@@ -236,7 +280,7 @@ def _feedback(question: Question, response: Any, correct: bool) -> None:
             f"{_tr('correct_answer', answer=answer_text(question, lang))}",
             icon=":material/cancel:",
         )
-    st.markdown(f"{_tr('explanation_heading')} {question.explanation[lang]}")
+    st.markdown(f"{_tr('explanation_heading')} {explanation_text(question, lang)}")
     _try_it_link(question)
 
 
@@ -286,7 +330,7 @@ def practice_mode(bank: Bank) -> None:
     with st.container(border=True, key="quiz_practice_card"):
         _question_header(question, _tr("question_n", i=practice.index + 1, n=len(ids)))
         response = _answer_widget(
-            question, "quiz_p", question.option_ids, practice.responses.get(qid), disabled=checked, letters=True
+            question, "quiz_p", question.option_ids, practice.responses.get(qid), disabled=checked
         )
         if not checked:
             practice.responses[qid] = response
@@ -416,9 +460,7 @@ def _exam_running(bank: Bank) -> None:
     st.caption(badge)
     with st.container(border=True, key="quiz_exam_card"):
         _question_header(question, _tr("question_n", i=exam.position + 1, n=n))
-        response = _answer_widget(
-            question, prefix, item.option_order, exam.responses.get(question.id), disabled=False, letters=False
-        )
+        response = _answer_widget(question, prefix, item.option_order, exam.responses.get(question.id), disabled=False)
     exam.responses[question.id] = response
     answered = state.answered_count(bank)
     st.progress(answered / n, text=_tr("exam_progress", done=answered, n=n))
@@ -485,15 +527,35 @@ def _exam_report(bank: Bank) -> None:
         }
     )
     chart_col, table_col = st.columns(2, gap="medium")
+    # The bars are the percentage right; each says its count in words ("2 of 3 right"), not a bare number.
+    bars = table.assign(
+        _label=[
+            _tr("topic_bar_text", correct=int(c), total=int(n))
+            for c, n in zip(table[_tr("col_correct")], table[_tr("col_total")], strict=True)
+        ]
+    )
     figure = px.bar(
-        table.iloc[::-1],  # plotly draws the first row at the bottom: reverse, to read like the table
+        bars.iloc[::-1],  # plotly draws the first row at the bottom: reverse, to read like the table
         x=_tr("col_percent"),
         y=_tr("col_topic"),
         orientation="h",
         range_x=[0, 100],
-        text=_tr("col_correct"),
+        text="_label",
     )
-    figure.update_layout(height=80 + 45 * len(table), margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title=None)
+    figure.update_traces(
+        # inside a long bar, beside a short (or empty) one, so that a topic with none right still says so
+        textposition=["inside" if x >= 50 else "outside" for x in bars.iloc[::-1][_tr("col_percent")]],
+        textfont_size=12,
+        hovertemplate="%{y}: %{text} (%{x:.0f}%)<extra></extra>",
+        cliponaxis=False,
+    )
+    figure.update_layout(
+        height=100 + 45 * len(table),
+        margin={"l": 10, "r": 30, "t": 10, "b": 10},  # room for the "100%" tick
+        yaxis_title=None,
+        xaxis_title=_tr("topic_axis"),
+        xaxis_ticksuffix="%",
+    )
     chart_col.plotly_chart(figure, width="stretch", key="quiz_exam_topic_chart", config={"displayModeBar": False})
     table_col.dataframe(
         table,
@@ -505,28 +567,30 @@ def _exam_report(bank: Bank) -> None:
     st.subheader(_tr("missed"), anchor=False)
     if not report.missed:
         st.success(_tr("no_missed"), icon=":material/celebration:")
-    for result in report.results:
+    for item, result in zip(exam.items, report.results, strict=True):
         if result.correct:
             continue
         question = bank.get(result.question_id)
+        order = item.option_order  # as the exam showed them: the same letters, in feedback and explanation
         with st.container(border=True):
             st.markdown(f"**{question.prompt[lang]}**")
-            if question.options:  # in the bank's order, so the explanation's (a), (b) ... make sense
+            if question.options:
+                letters = option_letters(question, order)
                 chosen = {result.response} if question.type == "single" else set(result.response or ())
                 right = {question.answer} if question.type == "single" else set(question.answer)  # type: ignore[arg-type]
                 st.markdown(
                     "\n".join(
-                        f"- **{o}.** {question.option_text(o, lang)}"
+                        f"- **{letters[o]}.** {question.option_text(o, lang)}"
                         + (" :green[:material/check:]" if o in right else "")
                         + (" :red[:material/close:]" if o in chosen and o not in right else "")
-                        for o in question.option_ids
+                        for o in order
                     )
                 )
             st.markdown(
-                f":red[{_tr('you_answered', answer=response_text(question, result.response, lang))}]  \n"
-                f":green[{_tr('correct_answer', answer=answer_text(question, lang))}]"
+                f":red[{_tr('you_answered', answer=response_text(question, result.response, lang, order=order))}]"
+                f"  \n:green[{_tr('correct_answer', answer=answer_text(question, lang, order=order))}]"
             )
-            st.markdown(f"{_tr('explanation_heading')} {question.explanation[lang]}")
+            st.markdown(f"{_tr('explanation_heading')} {explanation_text(question, lang, order)}")
             _try_it_link(question)
     row = st.container(horizontal=True, key="quiz_report_buttons")
     if report.missed:
@@ -654,11 +718,10 @@ def _on_mode(widget_key: str) -> None:
     state.mode = st.session_state[widget_key] or state.mode
 
 
-state = _state()
-state.lang = lang()  # one language for the whole app: the sidebar switch, the one below, and ?lang=
-title_col, lang_col = st.columns([4, 1], vertical_alignment="bottom")
-title_col.title(_tr("title"), anchor=False)
-language_switch(lang_col, key="quiz_lang")  # a second handle on the shared switch, beside the title
+visitor = visitor_id()
+state = _state(visitor)
+state.lang = lang()  # one language for the whole app: the sidebar's switch and ?lang=
+st.title(_tr("title"), anchor=False)
 st.markdown(_tr("intro"))
 
 try:
@@ -689,3 +752,4 @@ elif state.mode == "exam":
     exam_mode(bank)
 else:
     room_mode(bank)
+_keep_exam(state, visitor)

@@ -1,11 +1,16 @@
-"""AppTest of the concept quiz through the real router: practice, exam, language, room view, state kept."""
+"""AppTest of the concept quiz through the real router: practice, exam, language, room view, state kept (across
+page switches, and across sessions of one browser: a reload or a new tab)."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from compression.quiz import RoomStats, draw_exam, load_bank
-from pages._shared import FEATURE_PAGES
+import pytest
+from streamlit.runtime.context import ContextProxy, StreamlitCookies
+
+from compression.access import new_visitor_token
+from compression.quiz import ExamStore, RoomStats, draw_exam, explanation_text, load_bank, option_letters
+from pages._shared import FEATURE_PAGES, VISITOR_COOKIE
 from tests.app.conftest import assert_no_exception
 
 PAGE = "pages/quiz.py"
@@ -18,6 +23,14 @@ def own_room(tmp_path, monkeypatch):
     path = tmp_path / "room" / "quiz.sqlite"
     monkeypatch.setenv("COMPRESSION_LAB_QUIZ_DB", str(path))
     return path
+
+
+@pytest.fixture
+def browser_cookie(monkeypatch):
+    """Pretend every session's browser sent `cookies` when it connected (AppTest has no browser)."""
+    cookies: dict[str, str] = {}
+    monkeypatch.setattr(ContextProxy, "cookies", property(lambda self: StreamlitCookies(dict(cookies))))
+    return cookies
 
 
 def texts(elements) -> str:
@@ -155,7 +168,8 @@ def test_exam_is_graded_with_score_topics_and_missed(open_page, own_room):
     breakdown = at.dataframe[0].value
     assert breakdown["Questions"].sum() == 3 and breakdown["Right"].sum() == 2
     missed = BANK.get(items[2].question_id)
-    assert missed.explanation["en"][:60] in texts(at.markdown)
+    # the explanation, its "(a)" references in the letters the exam showed
+    assert explanation_text(missed, "en", items[2].option_order)[:60] in texts(at.markdown)
     assert RoomStats(own_room).total_answers() == 3  # the room counts the exam's answers
 
     at.button(key="quiz_exam_retry").click().run()
@@ -176,7 +190,10 @@ def test_exam_draw_is_seeded_and_options_shuffled(open_page):
         question = BANK.get(item.question_id)
         if question.type == "single":
             radio = at.radio(key=f"quiz_e1_en_{item.question_id}")
-            assert radio.options == [question.option_text(o, "en") for o in item.option_order]
+            # shuffled, and lettered a, b, c ... in the order shown
+            assert radio.options == [
+                f"**{'abcde'[i]}.** {question.option_text(o, 'en')}" for i, o in enumerate(item.option_order)
+            ]
             break
         at.button(key="quiz_exam_next").click().run()
     else:
@@ -214,7 +231,7 @@ def test_language_switch_and_it_is_remembered(open_page):
     at = open_page(PAGE)
     answer(at, "quiz_p_en", "q1-definition", "b")
     at.run()
-    at.segmented_control(key="quiz_lang").set_value("zh").run()
+    at.segmented_control(key="lang_switch").set_value("zh").run()  # the sidebar's switch, the only one
     assert_no_exception(at)
     assert at.radio(key="quiz_p_zh_q1-definition").value == "b"  # the pending answer survives the switch
     assert at.title[0].value == "概念测验"
@@ -224,7 +241,7 @@ def test_language_switch_and_it_is_remembered(open_page):
     at.switch_page("pages/home.py").run()
     at.switch_page(PAGE).run()
     assert at.title[0].value == "概念测验"
-    assert at.segmented_control(key="quiz_lang").value == "zh"
+    assert at.segmented_control(key="lang_switch").value == "zh"
 
 
 def test_nothing_is_lost_when_switching_pages(open_page):
@@ -351,17 +368,18 @@ def test_a_malformed_bank_is_a_message_not_a_crash(open_page, monkeypatch, tmp_p
 
 
 def test_lang_zh_chrome_comes_from_the_shared_switch(open_page):
-    """?lang=zh: the title, mode control and the difficulty line (full-width colon) in Chinese; the in-page
-    switch is the shared one, so switching back to English changes the sidebar's too."""
+    """?lang=zh: the title, mode control and the difficulty line (full-width colon) in Chinese; the sidebar's
+    switch is the page's one language switch, and switching back to English drops ?lang= from the URL."""
     at = open_page(PAGE, query={"lang": "zh"})
     assert_no_exception(at)
     assert at.title[0].value == "概念测验"
     assert "难度：" in texts(at.caption) and "Difficulty" not in texts(at.caption)
-    assert at.segmented_control(key="quiz_lang").value == "zh"
-    at.segmented_control(key="quiz_lang").set_value("en").run()
+    switches = [s.key for s in at.segmented_control if "中文" in s.options]
+    assert switches == ["lang_switch"]  # one language switch (the sidebar's): no second one beside the title
+    assert at.segmented_control(key="lang_switch").value == "zh"
+    at.segmented_control(key="lang_switch").set_value("en").run()
     assert_no_exception(at)
     assert at.title[0].value == "Concept quiz"
-    assert at.segmented_control(key="lang_switch").value == "en"
     assert "lang" not in at.query_params
 
 
@@ -393,3 +411,180 @@ def test_a_try_it_link_opens_the_compress_page_with_the_questions_query(
     assert not target.warning  # the link's parameters are ones the page reads
     assert len(target.info) == 1  # empty store: "train a run first", with a link to the trainer
     assert [e.proto.page for e in target.get("page_link")] == ["distillation"]
+
+
+# ---------------------------------------------------------------- the exam kept across sessions of one browser
+
+
+def start_exam(at, size: int, seed: int) -> None:
+    at.segmented_control(key="quiz_mode_en").set_value("exam").run()
+    at.number_input(key="quiz_exam_size").set_value(size)
+    at.number_input(key="quiz_exam_seed").set_value(seed)
+    at.button(key="quiz_exam_start").click().run()
+
+
+def answer_and_move_on(at, items, count: int, prefix: str = "quiz_e1_en") -> None:
+    """Answer the first `count` items right, clicking Next after each."""
+    for item in items[:count]:
+        answer(at, prefix, item.question_id, right_answer(item.question_id))
+        at.run()
+        at.button(key="quiz_exam_next").click().run()
+
+
+def restored_response(at, prefix: str, question_id: str):
+    question = BANK.get(question_id)
+    if question.type == "multiple":
+        return frozenset(o for o in question.option_ids if at.checkbox(key=f"{prefix}_{question_id}_{o}").value)
+    if question.type == "numeric":
+        return at.number_input(key=f"{prefix}_{question_id}").value
+    return at.radio(key=f"{prefix}_{question_id}").value
+
+
+def test_a_reload_restores_the_exam_in_progress_for_the_same_browser_only(open_page, own_room, browser_cookie):
+    first = open_page(PAGE)
+    # A first visit: no cookie yet, so the page offers one; the next session of this browser sends it.
+    token = first.session_state["_visitor_token"]
+    assert any(token in h.value for h in first.html)
+    start_exam(first, 10, 42)
+    items = draw_exam(BANK, 10, 42)
+    answer_and_move_on(first, items, 3)
+    assert "Question 4 of 10" in texts(first.caption)
+
+    browser_cookie[VISITOR_COOKIE] = token  # the reload (or a new tab) sends the cookie the script set
+    reloaded = open_page(PAGE)
+    assert_no_exception(reloaded)
+    assert reloaded.segmented_control(key="quiz_mode_en").value == "exam"
+    assert "Seed 42 · 10 questions" in texts(reloaded.caption)
+    assert "Question 4 of 10" in texts(reloaded.caption)
+    assert BANK.get(items[3].question_id).prompt["en"] in texts(reloaded.markdown)
+    assert "3 of 10 answered" in reloaded.get("progress")[0].proto.text
+    reloaded.button(key="quiz_exam_prev").click().run()
+    assert "Question 3 of 10" in texts(reloaded.caption)
+    assert restored_response(reloaded, "quiz_e1_en", items[2].question_id) == right_answer(items[2].question_id)
+
+    # An answer given after the reload is kept too: a third session sees 4 answered.
+    reloaded.button(key="quiz_exam_next").click().run()
+    answer(reloaded, "quiz_e1_en", items[3].question_id, right_answer(items[3].question_id))
+    reloaded.run()
+    third = open_page(PAGE)
+    assert "4 of 10 answered" in third.get("progress")[0].proto.text
+
+    # Another browser (another cookie) has no exam: practice, as on any first visit.
+    browser_cookie[VISITOR_COOKIE] = new_visitor_token()
+    stranger = open_page(PAGE)
+    assert_no_exception(stranger)
+    assert stranger.segmented_control(key="quiz_mode_en").value == "practice"
+    stranger.segmented_control(key="quiz_mode_en").set_value("exam").run()
+    assert [b.key for b in stranger.button if b.key == "quiz_exam_start"] == ["quiz_exam_start"]
+
+
+def test_a_link_with_a_mode_keeps_its_mode_and_the_exam_waits_in_exam_mode(open_page, browser_cookie):
+    browser_cookie[VISITOR_COOKIE] = new_visitor_token()
+    at = open_page(PAGE)
+    start_exam(at, 3, 8)
+    answer_and_move_on(at, draw_exam(BANK, 3, 8), 1)
+    room = open_page(PAGE, query={"mode": "room"})
+    assert room.segmented_control(key="quiz_mode_en").value == "room"
+    room.segmented_control(key="quiz_mode_en").set_value("exam").run()
+    assert "Question 2 of 3" in texts(room.caption) and "1 of 3 answered" in room.get("progress")[0].proto.text
+
+
+def test_a_finished_exam_shows_its_result_after_a_reload_and_a_new_exam_replaces_it(
+    open_page, own_room, browser_cookie
+):
+    browser_cookie[VISITOR_COOKIE] = new_visitor_token()
+    at = open_page(PAGE)
+    finish_exam(at, seed=11)  # 2 of 3 right
+    assert RoomStats(own_room).total_answers() == 3
+    reloaded = open_page(PAGE)
+    assert_no_exception(reloaded)
+    assert {m.label: m.value for m in reloaded.metric}["Score"] == "2 / 3"
+    assert "Seed 11 · 3 questions" in texts(reloaded.caption)
+    assert RoomStats(own_room).total_answers() == 3  # shown again, not counted again
+
+    reloaded.button(key="quiz_exam_new").click().run()  # a new exam on purpose: the result is let go
+    assert [b.key for b in reloaded.button if b.key == "quiz_exam_start"] == ["quiz_exam_start"]
+    again = open_page(PAGE)
+    assert not again.metric
+    assert again.segmented_control(key="quiz_mode_en").value == "practice"
+    start_exam(again, 2, 77)
+    newest = open_page(PAGE)
+    assert "Seed 77 · 2 questions" in texts(newest.caption) and "Question 1 of 2" in texts(newest.caption)
+    assert ExamStore(own_room).count() == 1  # one exam per visitor: the new one replaced the old
+
+
+def test_an_abandoned_exam_is_not_restored(open_page, own_room, browser_cookie):
+    browser_cookie[VISITOR_COOKIE] = new_visitor_token()
+    at = open_page(PAGE)
+    start_exam(at, 3, 5)
+    assert ExamStore(own_room).count() == 1
+    at.button(key="quiz_exam_abandon").click().run()
+    assert ExamStore(own_room).count() == 0
+    assert open_page(PAGE).segmented_control(key="quiz_mode_en").value == "practice"
+
+
+def _seed_with_a_moved_answer() -> tuple[int, str, str]:
+    """A seed whose first exam item is a single-choice question shown with its right answer under another
+    letter than its bank id, and an option to answer wrong with, also under another letter."""
+    for seed in range(1000):
+        item = draw_exam(BANK, 3, seed)[0]
+        question = BANK.get(item.question_id)
+        if question.type != "single":
+            continue
+        letters = option_letters(question, item.option_order)
+        wrong = next((o for o in item.option_order if o != question.answer and letters[o] != o), None)
+        if letters[question.answer] != question.answer and wrong is not None:
+            return seed, item.question_id, wrong
+    raise AssertionError("no such seed")
+
+
+def test_the_exams_feedback_uses_the_letters_the_exam_showed(open_page):
+    seed, qid, wrong = _seed_with_a_moved_answer()
+    question = BANK.get(qid)
+    item = draw_exam(BANK, 3, seed)[0]
+    letters = option_letters(question, item.option_order)
+    at = open_page(PAGE)
+    start_exam(at, 3, seed)
+    shown = at.radio(key=f"quiz_e1_en_{qid}").options
+    assert shown[list(item.option_order).index(wrong)] == f"**{letters[wrong]}.** {question.option_text(wrong, 'en')}"
+    answer(at, "quiz_e1_en", qid, wrong)
+    at.run()
+    at.button(key="quiz_exam_finish").click().run()
+    at.button(key="quiz_exam_finish_yes").click().run()
+    shown_text = texts(at.markdown)
+    assert f"You answered: {letters[wrong]}. {question.option_text(wrong, 'en')}" in shown_text
+    assert f"The right answer: {letters[question.answer]}. {question.option_text(question.answer, 'en')}" in shown_text
+    assert f"You answered: {wrong}. " not in shown_text  # never the bank's letter, which the exam did not show
+    # The options listed under the question: in the exam's order, with its letters.
+    listed = next(
+        m.value for m in at.markdown if m.value.startswith("- **a.**") and question.option_text(wrong, "en") in m.value
+    )
+    lines = listed.splitlines()
+    assert [line.split("**")[1] for line in lines] == [f"{letter}." for letter in "abcde"[: len(lines)]]
+    assert question.option_text(item.option_order[0], "en") in lines[0]
+
+
+def test_the_by_topic_chart_plots_percentages_and_says_the_counts(open_page):
+    at = open_page(PAGE)
+    finish_exam(at, seed=11)  # 2 of 3 right
+    (chart,) = [c for c in at.get("plotly_chart") if "quiz_exam_topic_chart" in c.proto.id]
+    spec = json.loads(chart.proto.spec)
+    assert spec["layout"]["xaxis"]["title"]["text"] == "Share of the topic's questions answered right"
+    assert spec["layout"]["xaxis"]["ticksuffix"] == "%"
+    bar = spec["data"][0]
+    table = at.dataframe[0].value
+    expected = {
+        row["Topic"]: (row["% right"], f"{row['Right']} of {row['Questions']} right") for _, row in table.iterrows()
+    }
+    assert dict(zip(bar["y"], zip(plotly_array(bar["x"]), bar["text"], strict=True), strict=True)) == expected
+
+
+def plotly_array(values) -> list:
+    """A plotly JSON array: a list, or {"dtype", "bdata"} (base64 of the raw numbers) as plotly 6 writes them."""
+    if isinstance(values, dict):
+        import base64
+
+        import numpy as np
+
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)

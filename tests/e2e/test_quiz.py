@@ -1,4 +1,5 @@
-"""The concept quiz in Chromium: a three-question exam to the score, and the room view across two visitors."""
+"""The concept quiz in Chromium: a three-question exam to the score, the room view across two visitors, and an
+exam that survives a reload and opens in a new tab of the same browser."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from compression.quiz import draw_exam, load_bank
+from compression.i18n import t
+from compression.quiz import ExamItem, draw_exam, load_bank, option_letters
 from tests.e2e.conftest import assert_no_exception, open_app, screenshot, wait_for_app
 
 BANK = load_bank()
@@ -65,19 +67,26 @@ def open_quiz(page: Page, server, query: str = "") -> None:
     wait_for_app(page)
 
 
-def answer_right(page: Page, question_id: str, lang: str = "en") -> None:
-    """Answer one question right in the browser, the way a learner would."""
-    question = BANK.get(question_id)
+def option_label(item: ExamItem, option: str, lang: str = "en") -> str:
+    """An option as the exam shows it: its letter in the shuffled order, then its text ("b. Pruning")."""
+    question = BANK.get(item.question_id)
+    return f"{option_letters(question, item.option_order)[option]}. {plain(question.option_text(option, lang))}"
+
+
+def answer_right(page: Page, item: ExamItem, lang: str = "en") -> None:
+    """Answer one exam question right in the browser, the way a learner would: by the label it shows."""
+    question = BANK.get(item.question_id)
     if question.type == "single":
         radio = page.locator('[data-testid="stRadio"]')
-        radio.get_by_text(plain(question.option_text(question.answer, lang)), exact=True).click()
+        radio.get_by_text(option_label(item, question.answer, lang), exact=True).click()
     elif question.type == "multiple":
         for option in sorted(question.answer):
             checkbox = page.locator('[data-testid="stCheckbox"]')
-            checkbox.get_by_text(plain(question.option_text(option, lang)), exact=True).click()
+            checkbox.get_by_text(option_label(item, option, lang), exact=True).click()
             settle(page)
     elif question.type == "true_false":
-        page.locator('[data-testid="stRadio"]').get_by_text("True" if question.answer else "False", exact=True).click()
+        label = t("quiz.true" if question.answer else "quiz.false", lang)
+        page.locator('[data-testid="stRadio"]').get_by_text(label, exact=True).click()
     else:
         field = page.locator('[data-testid="stNumberInput"] input')
         field.fill(f"{question.answer:g}")
@@ -97,7 +106,7 @@ def test_learner_completes_a_three_question_exam_and_sees_the_score(page, server
     for position, item in enumerate(items):
         expect(page.get_by_text(f"Question {position + 1} of 3")).to_be_visible()
         expect(page.locator("h4", has_text=plain(BANK.get(item.question_id).prompt["en"])[:40])).to_be_visible()
-        answer_right(page, item.question_id)
+        answer_right(page, item)
         expect(page.locator('[data-testid="stProgress"]', has_text=f"{position + 1} of 3 answered")).to_be_visible()
         if position == 0:
             screenshot(page, screenshot_dir, "quiz-exam-question-en")
@@ -112,8 +121,9 @@ def test_learner_completes_a_three_question_exam_and_sees_the_score(page, server
     expect(page.locator('[data-testid="stPlotlyChart"] .main-svg').first).to_be_visible()
     screenshot(page, screenshot_dir, "quiz-exam-score-en")
 
-    # The same report in Chinese, and the language is remembered on the practice page.
-    page.locator(".st-key-quiz_lang button", has_text="中文").click()
+    # The same report in Chinese, by the sidebar's language switch (the only one).
+    expect(page.locator(".st-key-quiz_lang")).to_have_count(0)
+    page.locator(".st-key-lang_switch button", has_text="中文").click()
     settle(page)
     expect(page.locator("h1", has_text="概念测验")).to_be_visible()
     expect(page.locator('[data-testid="stMetric"]', has_text="得分")).to_contain_text("3 / 3")
@@ -175,7 +185,7 @@ def test_a_second_visitors_answers_appear_in_the_room_view(page, browser, server
     assert_no_exception(page)
     screenshot(page, screenshot_dir, "quiz-room-en")
 
-    page.locator(".st-key-quiz_lang button", has_text="中文").click()
+    page.locator(".st-key-lang_switch button", has_text="中文").click()
     settle(page)
     expect(page.locator('[data-testid="stMetric"]', has_text="已记录的作答")).to_contain_text(str(before + 2))
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_contain_text("答对")
@@ -200,3 +210,96 @@ def test_try_it_link_opens_the_playground_preset(page, server, screenshot_dir):
     expect(bitwidths).to_have_text(re.compile(r"Bitwidths\D*4\D*8\D*$"))  # the chips: 4 and 8, nothing else
     assert_no_exception(page)
     screenshot(page, screenshot_dir, "quiz-try-it-playground")
+
+
+def expect_exam_at(page: Page, items, position: int, answered: int, seed: int, lang: str = "en") -> None:
+    """The exam of `seed` is on screen at question `position` (0-based) with `answered` answers."""
+    n = len(items)
+    if lang == "zh":
+        caption, question_n, progress = (
+            f"种子 {seed} · 共 {n} 题",
+            f"第 {position + 1} 题，共 {n} 题",
+            f"已答 {answered} / {n} 题",
+        )
+    else:
+        caption, question_n, progress = (
+            f"Seed {seed} · {n} questions",
+            f"Question {position + 1} of {n}",
+            f"{answered} of {n} answered",
+        )
+    expect(page.get_by_text(caption, exact=True)).to_be_visible()
+    expect(page.get_by_text(question_n)).to_be_visible()
+    prompt = plain(BANK.get(items[position].question_id).prompt[lang])[:30]
+    expect(page.locator("h4", has_text=prompt)).to_be_visible()
+    expect(page.locator('[data-testid="stProgress"]', has_text=progress)).to_be_visible()
+    expect(
+        page.locator('[data-testid="stButton"] button', has_text=re.compile("Start the exam|开始测验"))
+    ).to_have_count(0)
+
+
+def expect_right_answer_shown(page: Page, item: ExamItem) -> None:
+    """The widgets of `item` show its right answer (as answer_right gave it)."""
+    question = BANK.get(item.question_id)
+    if question.type == "numeric":
+        expect(page.locator('[data-testid="stNumberInput"] input')).to_have_value(f"{question.answer:g}")
+        return
+    if question.type == "true_false":
+        labels, kind = [t("quiz.true" if question.answer else "quiz.false", "en")], "stRadio"
+    elif question.type == "single":
+        labels, kind = [option_label(item, question.answer)], "stRadio"
+    else:
+        labels, kind = [option_label(item, o) for o in sorted(question.answer)], "stCheckbox"
+    for label in labels:
+        box = page.locator(f'[data-testid="{kind}"] label', has=page.get_by_text(label, exact=True))
+        expect(box.locator("input")).to_be_checked()
+
+
+def test_a_reload_mid_exam_keeps_the_exam_and_a_new_tab_shows_it(page, server, screenshot_dir):
+    seed = 123
+    open_quiz(page, server)
+    choose_mode(page, "Exam")
+    fill_number(page, "Number of questions", "10")
+    fill_number(page, "Seed", str(seed))
+    click_button(page, "Start the exam")
+    items = draw_exam(BANK, 10, seed)
+    for item in items[:3]:
+        answer_right(page, item)
+        click_button(page, "Next")
+    expect_exam_at(page, items, 3, 3, seed)
+
+    page.reload()
+    wait_for_app(page)
+    expect_exam_at(page, items, 3, 3, seed)
+    assert_no_exception(page)
+    screenshot(page, screenshot_dir, "quiz-exam-after-reload-en")
+    # The answers themselves came back: the third one is still chosen.
+    click_button(page, "Previous")
+    expect_exam_at(page, items, 2, 3, seed)
+    expect_right_answer_shown(page, items[2])
+    click_button(page, "Next")
+
+    # A new tab of the same browser: the same exam, where this tab left it.
+    tab = page.context.new_page()
+    tab.set_default_timeout(90_000)
+    open_quiz(tab, server)
+    expect_exam_at(tab, items, 3, 3, seed)
+    assert_no_exception(tab)
+    tab.close()
+
+
+def test_a_finished_exam_shows_its_score_after_a_reload_in_chinese(page, server, screenshot_dir):
+    open_quiz(page, server, "?lang=zh&mode=exam")
+    fill_number(page, "题目数量", "2")
+    fill_number(page, "种子", "31")
+    click_button(page, "开始测验")
+    items = draw_exam(BANK, 2, 31)
+    answer_right(page, items[0], "zh")
+    click_button(page, "交卷评分")
+    click_button(page, "仍然交卷")
+    expect(page.locator('[data-testid="stMetric"]', has_text="得分")).to_contain_text("1 / 2")
+    page.reload()
+    wait_for_app(page)
+    expect(page.locator('[data-testid="stMetric"]', has_text="得分")).to_contain_text("1 / 2")
+    expect(page.locator("h1", has_text="概念测验")).to_be_visible()
+    assert_no_exception(page)
+    screenshot(page, screenshot_dir, "quiz-exam-score-after-reload-zh")
