@@ -993,32 +993,38 @@ with st.expander(t("distillation.loss.heading"), expanded=False):
     left, right = st.columns([1, 1], gap="large")
     left.caption(t("distillation.loss.symbols"))
     right.caption(t("distillation.loss.explain"))
-if st.session_state.get("distill_follow"):  # a projector: the room's run first, the form folded away
-    with st.expander(room_text("form_folded"), icon=":material/tune:", expanded=False):
+# A visitor with a run of their own (or one they opened) reads it first, the form below it: on a phone the
+# results were a long scroll under the form. A visitor without one sees the form first.
+run_first = current_view(manager, visitor).reason in ("own", "chosen") and not st.session_state.get("distill_follow")
+run_area, form_area = (st.container(), st.container()) if run_first else reversed((st.container(), st.container()))
+with form_area:
+    if st.session_state.get("distill_follow"):  # a projector: the room's run first, the form folded away
+        with st.expander(room_text("form_folded"), icon=":material/tune:", expanded=False):
+            training_form(settings, manager, visitor)
+    else:
         training_form(settings, manager, visitor)
-else:
-    training_form(settings, manager, visitor)
 
-focus = follow_room(manager, visitor)
-watched_id = st.session_state.get("distill_job")
-watched = manager.snapshot(watched_id) if watched_id else None
-poll_s = poll_interval(manager, visitor)
-st.session_state["distill_poll_s"] = poll_s
-st.session_state["distill_drawn_active"] = watched.id if watched is not None and watched.active else None
-room_banner(focus)
-st.fragment(live_panel, run_every=poll_s)(manager, visitor)
-presenter_panel()
+with run_area:
+    focus = follow_room(manager, visitor)
+    watched_id = st.session_state.get("distill_job")
+    watched = manager.snapshot(watched_id) if watched_id else None
+    poll_s = poll_interval(manager, visitor)
+    st.session_state["distill_poll_s"] = poll_s
+    st.session_state["distill_drawn_active"] = watched.id if watched is not None and watched.active else None
+    room_banner(focus)
+    st.fragment(live_panel, run_every=poll_s)(manager, visitor)
+    presenter_panel()
 
-if watched_id and (watched is None or not watched.active):
-    try:
-        record = manager.store.get_run(watched_id)
-    except StorageError as exc:
-        show_storage_error(exc)
-        record = None
-    except ValueError:
-        record = None
-    if record is not None:
-        stored_results(record, manager)
+    if watched_id and (watched is None or not watched.active):
+        try:
+            record = manager.store.get_run(watched_id)
+        except StorageError as exc:
+            show_storage_error(exc)
+            record = None
+        except ValueError:
+            record = None
+        if record is not None:
+            stored_results(record, manager)
 
 history_panel(manager)
 with st.expander(t("distillation.article.heading")):

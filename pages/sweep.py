@@ -28,7 +28,13 @@ from compression.distillation.sweep import (
     summary_csv,
     sweep_history_frame,
 )
-from compression.distillation.trainer import TrainConfig, default_config, parse_field
+from compression.distillation.trainer import (
+    MAX_TEMPERATURE,
+    MIN_TEMPERATURE,
+    TrainConfig,
+    default_config,
+    parse_field,
+)
 from pages._shared import (
     dataset_label,
     get_manager,
@@ -63,29 +69,81 @@ def get_room() -> SweepRoom:
 
 
 # --- inputs -------------------------------------------------------------------------------------------------
+# The sweep's deep-link parameters (/sweep?teacher=article-teacher&teacher_epochs=50&epochs=300). A comment, not
+# a docstring: Streamlit's magic would draw a bare string on the page.
+LINK_NAMES = ("dataset", "teacher", "student", "epochs", "teacher_epochs")
+
+
 def apply_deep_link(max_epochs: int) -> None:
-    """Fill the shared settings from ?dataset=&teacher=&student=&epochs=&teacher_epochs= once per session."""
-    if st.session_state.get("sweep_link_applied"):
+    """Fill the shared settings from ?dataset=&teacher=&student=&epochs=&teacher_epochs=, once per link.
+
+    Every refused value says which parameter was ignored and why (`query_param`, as on every page), including
+    a model the trainer accepts but the sweep does not offer (a student preset as the teacher, custom sizes).
+    The same link is applied once per session (the visitor's later changes stay); a different one again.
+    """
+    link = tuple((name, st.query_params.get(name)) for name in LINK_NAMES)
+    if st.session_state.get("sweep_link_applied") == link:
         return
-    st.session_state["sweep_link_applied"] = True
-    choices = {"dataset": list(DATASETS), "teacher": list(TEACHER_PRESETS), "student": list(STUDENT_PRESETS)}
-    for name in ("dataset", "teacher", "student", "epochs"):
-        value = query_param(name, lambda raw, name=name: parse_field(name, raw, max_epochs), None)
-        if value is not None and (name not in choices or value in choices[name]):
+    st.session_state["sweep_link_applied"] = link
+
+    def choice(name: str, options: dict, raw: str) -> str:
+        """One of the page's own choices (the trainer's parser also takes custom sizes, which the sweep does not
+        offer, and words an unknown name in English only)."""
+        value = raw.strip().lower()
+        if value not in options:
+            raise ValueError(t(f"sweep.link_not_{name}", value=raw, choices=", ".join(options)))
+        return value
+
+    parsers = {
+        "dataset": lambda raw: choice("dataset", DATASETS, raw),
+        "teacher": lambda raw: choice("teacher", TEACHER_PRESETS, raw),
+        "student": lambda raw: choice("student", STUDENT_PRESETS, raw),
+        "epochs": lambda raw: parse_field("epochs", raw, max_epochs),
+        "teacher_epochs": lambda raw: teacher_epochs_value(raw, max_epochs),
+    }
+    for name in LINK_NAMES:
+        value = query_param(name, parsers[name], None)
+        if value is not None:
             st.session_state[f"sweep_{name}"] = value
 
-    def teacher_epochs(raw: str) -> int:
-        if not raw.isdigit() or not 0 <= int(raw) <= max_epochs:
-            raise ValueError(t("sweep.teacher_epochs_bad", max_epochs=max_epochs))
-        return int(raw)
 
-    value = query_param("teacher_epochs", teacher_epochs, None)
-    if value is not None:
-        st.session_state["sweep_teacher_epochs"] = value
+def teacher_epochs_value(raw: object, max_epochs: int) -> int:
+    """Teacher epochs from a link or the field: a whole number from 0 (the preset's own) to `max_epochs`."""
+    text = str(raw).strip()
+    if not text.isdigit() or not 0 <= int(text) <= max_epochs:
+        raise ValueError(t("sweep.teacher_epochs_bad", max_epochs=max_epochs))
+    return int(text)
 
 
-def base_config(settings: Settings) -> tuple[TrainConfig, int]:
-    """The shared settings expander -> (base TrainConfig, seeds per cell)."""
+def shown_number(value: object) -> str:
+    """A typed number as the visitor typed it, short: -1, 1.5, 1e+308."""
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def field_problem(name: str, value: object, max_epochs: int) -> str | None:
+    """Why a typed T, alpha, student or teacher epochs is refused (with the allowed range), or None when it is fine.
+
+    The library decides (`parse_field`, `validate_config`'s ranges); the page only words it next to the field.
+    """
+    try:
+        if name == "teacher_epochs":
+            teacher_epochs_value(value, max_epochs)
+        else:
+            parse_field(name, repr(value) if isinstance(value, float) else str(value), max_epochs)
+    except ValueError:
+        low, high = (MIN_TEMPERATURE, MAX_TEMPERATURE) if name == "temperature" else (0, max_epochs)
+        return t(f"sweep.field.{name}", value=shown_number(value), low=low, high=high)
+    return None
+
+
+def refuse_in(where, problem: str | None, key: str) -> None:  # noqa: ANN001 - a column or the page
+    """Draw a refusal next to its field (in the field's own column), keyed so tests can find it."""
+    if problem:
+        where.container(key=key).error(problem, icon=":material/error:")
+
+
+def base_config(settings: Settings) -> tuple[TrainConfig, int, bool]:
+    """The shared settings expander -> (base TrainConfig, seeds per cell, whether every field is in range)."""
     with st.expander(f":material/settings: {t('sweep.settings')}", expanded=False):
         c1, c2, c3 = st.columns([4, 3, 3])  # the dataset's title is the longest label
         # Labels built in this run (a format_func reading the language later would not see this session's).
@@ -110,13 +168,21 @@ def base_config(settings: Settings) -> tuple[TrainConfig, int]:
         c4, c5, c6 = st.columns(3)
         st.session_state.setdefault("sweep_epochs", 300)
         st.session_state.setdefault("sweep_teacher_epochs", 0)
-        epochs = c4.number_input(
-            t("sweep.epochs"), min_value=1, max_value=settings.max_epochs, step=50, key="sweep_epochs"
+        # No min/max on the widgets: Streamlit would drop an out-of-range value silently (a red icon, the old
+        # value kept). The value reaches the page, which refuses it next to the field and starts nothing.
+        epochs = c4.number_input(t("sweep.epochs"), step=50, key="sweep_epochs")
+        refuse_in(c4, field_problem("epochs", epochs, settings.max_epochs), "sweep_epochs_problem")
+        teacher_epochs = c5.number_input(t("sweep.teacher_epochs"), step=10, key="sweep_teacher_epochs")
+        refuse_in(
+            c5, field_problem("teacher_epochs", teacher_epochs, settings.max_epochs), "sweep_teacher_epochs_problem"
         )
-        teacher_epochs = c5.number_input(t("sweep.teacher_epochs"), min_value=0, step=10, key="sweep_teacher_epochs")
         seeds = c6.segmented_control(
             t("sweep.seeds"), [1, 3], default=1, key="sweep_seeds", help=t("sweep.seeds_help"), required=True
         )
+    valid = not any(
+        field_problem(name, value, settings.max_epochs)
+        for name, value in (("epochs", epochs), ("teacher_epochs", teacher_epochs))
+    )
     defaults = default_config(dataset)  # the trainer's defaults for this dataset (batch size, teacher epochs)
     base = replace(
         defaults,
@@ -126,7 +192,7 @@ def base_config(settings: Settings) -> tuple[TrainConfig, int]:
         teacher_epochs=int(teacher_epochs) or defaults.teacher_epochs,
         device=settings.device,
     )
-    return base, int(seeds or 1)
+    return base, int(seeds or 1), valid
 
 
 def submit_sweep(manager: JobManager, sweep: SweepConfig, visitor: str) -> JobSnapshot | None:
@@ -141,32 +207,41 @@ def submit_sweep(manager: JobManager, sweep: SweepConfig, visitor: str) -> JobSn
     return job
 
 
-def grid_form(manager: JobManager, base: TrainConfig, seeds: int, visitor: str) -> None:
+def grid_form(manager: JobManager, base: TrainConfig, seeds: int, visitor: str, valid: bool) -> None:
     c1, c2 = st.columns(2)
     temperatures = c1.multiselect(
         t("sweep.temperatures"), T_OPTIONS, default=list(DEFAULT_TEMPERATURES), key="sweep_grid_t"
     )
+    refuse_in(c1, None if temperatures else t("sweep.field.grid_temperatures"), "sweep_grid_t_problem")
     alphas = c2.multiselect(t("sweep.alphas"), ALPHA_OPTIONS, default=list(DEFAULT_ALPHAS), key="sweep_grid_alpha")
+    refuse_in(c2, None if alphas else t("sweep.field.grid_alphas"), "sweep_grid_alpha_problem")
     sweep = SweepConfig.grid(base, tuple(sorted(temperatures)), tuple(sorted(alphas)), seeds=seeds)
     controls = 2 if base.label_smoothing > 0 else 1
     st.markdown(
         t("sweep.grid_count", cells=len(sweep.cells), controls=controls, seeds=seeds, students=len(sweep.students()))
     )
     if st.button(t("sweep.start_grid"), key="sweep_grid_start", type="primary", icon=":material/play_arrow:"):
-        submit_sweep(manager, sweep, visitor)
+        if not valid or not sweep.cells:
+            st.error(t("sweep.fix_fields"), icon=":material/error:")
+        else:
+            submit_sweep(manager, sweep, visitor)
 
 
-def room_form(room: SweepRoom, visitor: str) -> None:
+def room_form(room: SweepRoom, visitor: str, max_epochs: int) -> None:
     st.markdown(f"**{t('sweep.room_header')}**")
     st.caption(t("sweep.room_caption"))
-    c1, c2, c3 = st.columns([2, 2, 2], vertical_alignment="bottom")
-    temperature = c1.number_input(
-        t("sweep.your_t"), min_value=0.1, max_value=100.0, value=4.0, step=1.0, key="sweep_room_t"
-    )
-    a = c2.number_input(
-        t("sweep.your_alpha"), min_value=0.0, max_value=1.0, value=0.9, step=0.1, key="sweep_room_alpha"
-    )
-    if c3.button(t("sweep.submit_cell"), key="sweep_room_submit", icon=":material/send:"):
+    # No min/max on the widgets (see base_config): an out-of-range T or alpha is refused here, in words.
+    c1, c2 = st.columns(2)
+    temperature = c1.number_input(t("sweep.your_t"), value=4.0, step=1.0, key="sweep_room_t")
+    t_problem = field_problem("temperature", temperature, max_epochs)
+    refuse_in(c1, t_problem, "sweep_room_t_problem")
+    a = c2.number_input(t("sweep.your_alpha"), value=0.9, step=0.1, key="sweep_room_alpha")
+    alpha_problem = field_problem("alpha", a, max_epochs)
+    refuse_in(c2, alpha_problem, "sweep_room_alpha_problem")
+    if st.button(t("sweep.submit_cell"), key="sweep_room_submit", icon=":material/send:"):
+        if t_problem or alpha_problem:
+            st.error(t("sweep.cell_not_submitted"), icon=":material/error:")
+            return
         try:
             temperature, a = room.submit(visitor, temperature, a)
         except ValueError as exc:
@@ -198,7 +273,9 @@ def room_panel(room: SweepRoom, visitor: str) -> None:
         st.rerun(scope="app")
 
 
-def presenter_controls(manager: JobManager, room: SweepRoom, base: TrainConfig, seeds: int, visitor: str) -> None:
+def presenter_controls(
+    manager: JobManager, room: SweepRoom, base: TrainConfig, seeds: int, visitor: str, valid: bool
+) -> None:
     with st.container(border=True, key="sweep_presenter"):
         st.markdown(f"**:material/co_present: {t('sweep.presenter')}**")
         if not presenter_login("sweep"):
@@ -208,6 +285,8 @@ def presenter_controls(manager: JobManager, room: SweepRoom, base: TrainConfig, 
             cells = tuple((c["temperature"], c["alpha"]) for c in room.cells())
             if not cells:
                 st.warning(t("sweep.nothing_submitted"), icon=":material/info:")
+            elif not valid:
+                st.error(t("sweep.fix_fields"), icon=":material/error:")
             else:
                 job = submit_sweep(manager, SweepConfig(base, cells, seeds=seeds), visitor)
                 if job is not None:
@@ -309,6 +388,11 @@ def heatmap(pivot: pd.DataFrame, title: str, *, center: float | None, marks: dic
     return fig
 
 
+def control_title(kind: str) -> str | None:
+    """A control's (or the teacher's) name in the visitor's language; None for a distilled cell (named T=… α=…)."""
+    return t(f"sweep.kind.{kind}") if kind in CONTROL_COLORS else None
+
+
 def stored_results(record: SweepRecord, manager: JobManager) -> None:
     status = t_or(f"distillation.state.{record.status}", record.status)
     st.subheader(t("sweep.results", id=record.id, status=status), anchor=False)
@@ -331,8 +415,8 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
     st.caption(
         t(
             "sweep.controls",
-            baseline=f"{controls['baseline']:.2f}%" if "baseline" in controls else "n/a",
-            smoothing=f"{controls['smoothing']:.2f}%" if "smoothing" in controls else "n/a",
+            baseline=f"{controls['baseline']:.2f}%" if "baseline" in controls else t("sweep.not_trained"),
+            smoothing=f"{controls['smoothing']:.2f}%" if "smoothing" in controls else t("sweep.not_trained"),
             teacher=f"{teacher:.2f}%",
         )
     )
@@ -359,7 +443,15 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
         table = table.assign(
             **{"test accuracy %": 100 * table["test_accuracy"], "± std": 100 * table["std"].astype(float)}
         )[["name", "test accuracy %", "± std", "kind", "temperature", "alpha", "seeds", "agreement"]]
-        table = table.assign(kind=table["kind"].map(lambda k: t_or(f"sweep.kind.{k}", k)))
+        table = table.assign(
+            # The library names a control by its role ("baseline", "smoothing"): shown in the visitor's language.
+            name=[control_title(k) or n for k, n in zip(table["kind"], table["name"], strict=True)],
+            kind=table["kind"].map(lambda k: t_or(f"sweep.kind.{k}", k)),
+            # A control has no temperature: a dash, not the grid's "None".
+            temperature=[t("sweep.no_value") if pd.isna(v) else f"{v:g}" for v in table["temperature"]],
+        )
+        if table["± std"].isna().all():  # one seed per cell: no spread to show (the grid would read "None")
+            table = table.drop(columns=["± std"])
         st.markdown(f"**{t('sweep.table')}**")
         st.dataframe(
             table.sort_values("test accuracy %", ascending=False),
@@ -369,7 +461,7 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
             column_config={
                 "name": st.column_config.TextColumn(t("sweep.col.name"), pinned=True),
                 "kind": t("sweep.col.kind"),
-                "temperature": st.column_config.NumberColumn(t("sweep.col.temperature"), format="%g"),
+                "temperature": st.column_config.TextColumn(t("sweep.col.temperature")),
                 "alpha": st.column_config.NumberColumn(t("sweep.col.alpha"), format="%g"),
                 "seeds": t("sweep.col.seeds"),
                 "test accuracy %": st.column_config.NumberColumn(t("sweep.col.test_accuracy"), format="%.2f"),
@@ -468,9 +560,14 @@ except (ValueError, OSError) as exc:
     st.stop()
 room = get_room()
 visitor = visitor_id()
+if st.session_state.get("sweep_job") is None and room.job_id:
+    # A fresh visit watches the room's sweep from its first run. Adopted here, before the room panel's first
+    # (inline) run, which would otherwise see an unseen room sweep and rerun the whole page at once: a second
+    # run that drops this run's one-time messages, such as the refused deep-link parameters.
+    st.session_state["sweep_job"] = st.session_state["sweep_room_seen"] = room.job_id
 
 apply_deep_link(settings.max_epochs)
-base, seeds = base_config(settings)
+base, seeds, settings_valid = base_config(settings)
 mode = st.segmented_control(
     t("sweep.mode"),
     ["room", "grid"],
@@ -480,16 +577,13 @@ mode = st.segmented_control(
     required=True,
 )
 if mode == "grid":
-    grid_form(manager, base, seeds, visitor)
+    grid_form(manager, base, seeds, visitor, settings_valid)
 else:
-    room_form(room, visitor)
+    room_form(room, visitor, settings.max_epochs)
     st.fragment(room_panel, run_every=POLL_ROOM_S)(room, visitor)
-    presenter_controls(manager, room, base, seeds, visitor)
+    presenter_controls(manager, room, base, seeds, visitor, settings_valid)
 
 watched_id = st.session_state.get("sweep_job")
-if watched_id is None and room.job_id:
-    watched_id = st.session_state["sweep_job"] = room.job_id
-    st.session_state["sweep_room_seen"] = room.job_id
 if watched_id is None:  # a fresh visit: the room's latest finished sweep, as the trainer shows its latest run
     try:
         watched_id = manager.store.sweeps.latest_finished()

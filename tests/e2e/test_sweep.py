@@ -97,3 +97,44 @@ def test_room_fills_a_sweep_and_everyone_sees_the_heatmap(browser: Browser, keye
     screenshot(second, screenshot_dir, "sweep-phone-results")
     for page in (first, second, presenter):
         page.context.close()
+
+
+def test_an_out_of_range_cell_is_refused_next_to_its_field(page: Page, server, screenshot_dir):
+    """Issue 20: T = -1 typed in the field and submitted used to send the previous T (4) with a success toast.
+    Now the refusal, with the allowed range, sits right under the T field, nothing is submitted, no toast."""
+    open_app(page, server, "sweep")
+    field = page.get_by_role("spinbutton", name="Your temperature T")
+    field.fill("-1")
+    field.press("Tab")
+    wait_for_app(page)
+    page.get_by_role("button", name="Submit my cell").click()
+    wait_for_app(page)
+    refusal = page.locator(".st-key-sweep_room_t_problem")
+    expect(refusal).to_contain_text("T must be a number from 0.05 to 100; you typed -1.")
+    expect(page.get_by_text("Nothing was submitted: fix the value marked above.")).to_be_visible()
+    # Next to the field: directly under it, in the same column.
+    box, under = field.bounding_box(), refusal.bounding_box()
+    assert box is not None and under is not None
+    assert 0 <= under["y"] - (box["y"] + box["height"]) < 60, (box, under)
+    assert under["x"] < box["x"] + box["width"] and box["x"] < under["x"] + under["width"], (box, under)
+    page.wait_for_timeout(1500)  # a toast appears with the run that drew the page; give it time to show
+    expect(page.locator('[data-testid="stToast"]')).to_have_count(0)
+    expect(page.get_by_text("is in.")).to_have_count(0)
+    expect(page.locator(".st-key-sweep_room")).to_contain_text("No cell submitted yet.")
+    expect(page.locator(".st-key-sweep_room")).not_to_contain_text("Your cell:")
+    screenshot(page, screenshot_dir, "sweep-cell-refused")
+
+    # A huge T is refused the same way; once in range the cell goes in, with the toast and no refusal left.
+    field.fill("1e308")
+    field.press("Tab")
+    wait_for_app(page)
+    expect(refusal).to_contain_text("you typed 1e+308")
+    field.fill("2")
+    field.press("Tab")
+    wait_for_app(page)
+    expect(refusal).to_have_count(0)
+    page.get_by_role("button", name="Submit my cell").click()
+    wait_for_app(page)
+    expect(page.locator('[data-testid="stToast"]')).to_contain_text("Your cell T = 2, alpha = 0.9 is in.")
+    expect(page.locator(".st-key-sweep_room")).to_contain_text("Your cell: T = 2, alpha = 0.9.")
+    assert_no_exception(page)
