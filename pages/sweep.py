@@ -39,6 +39,7 @@ from pages._shared import (
     dataset_label,
     get_manager,
     is_presenter,
+    job_message,
     presenter_login,
     query_param,
     require_router,
@@ -339,7 +340,7 @@ def live_panel(manager: JobManager, visitor: str) -> None:
                 text=t(
                     "sweep.status",
                     phase=t_or(f"distillation.phase.{snap.phase}", snap.phase),
-                    message=snap.message,
+                    message=job_message(snap),  # "Training 4 students as one batch…" in the visitor's language
                     who=who,
                 ),
             )
