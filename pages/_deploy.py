@@ -136,37 +136,72 @@ def show_downloads(result: dict[str, Any]) -> None:
     st.code(onnx_snippet(example, result.get("input_shape", [-1])), language="python")
 
 
-RESULTS_STATE = "_deploy_results"
+JOB_STATE = "_deploy_job"
 
 
-def run_in_page(payload: dict[str, Any]) -> str | None:
-    """Until the caller passes the job queue's `start_benchmark`: run the benchmark in this script run, with a
-    progress bar, and keep its result in this session (keyed by run id). Returns None (no job id)."""
-    from compression.deploy.job import run_benchmark
-    from compression.deploy.verdict import event_text
+def queue_starter(manager: Any, visitor: str, privileged: bool) -> Callable[[dict[str, Any]], str | None]:
+    """`start_benchmark` through the job queue: a "benchmark" job (compression.deploy.kind), budgeted, queued
+    behind any training (latency must not share the cores), cancellable, recorded in the store."""
+    from compression.deploy.kind import BenchmarkConfig
 
-    bar = st.progress(0.0, text=tx("run"))
+    def start(payload: dict[str, Any]) -> str | None:
+        job = manager.submit(BenchmarkConfig.from_payload(payload), owner=visitor, privileged=privileged)
+        st.session_state[JOB_STATE] = job.id
+        return job.id
 
-    def on_event(event: dict[str, Any]) -> None:
-        bar.progress(min(1.0, event["done"] / max(1, event["total"])), text=event_text(event, lang()))
-
-    result = run_benchmark(payload, on_event, lambda: False)
-    bar.empty()
-    st.session_state.setdefault(RESULTS_STATE, {})[payload["run_id"]] = result
-    return None
+    return start
 
 
-def deploy_section(
-    run_id: str,
-    start_benchmark: Callable[[dict[str, Any]], str | None] | None = None,
-    latest_result: dict[str, Any] | None = None,
-) -> None:
-    """The Deploy part of the Compress page for `run_id` (see the module doc). Without `start_benchmark`, the
-    benchmark runs in the page (`run_in_page`) and `latest_result` defaults to this session's last one."""
-    if start_benchmark is None:
-        start_benchmark = run_in_page
-    if latest_result is None:
-        latest_result = st.session_state.get(RESULTS_STATE, {}).get(run_id)
+def latest_stored(manager: Any, run_id: str) -> dict[str, Any] | None:
+    """The newest finished benchmark of this run in the store (any visitor's: the figures are the server's)."""
+    from compression.distillation.store import JobStore
+
+    return JobStore(manager.store, "benchmark").latest(run_id=run_id)
+
+
+def benchmark_progress(manager: Any, visitor: str) -> None:
+    """Polled: this session's benchmark job while it waits or runs (position, live status, Cancel); when it
+    ends, the page redraws with its result (or says why it failed)."""
+    from pages._shared import job_message
+
+    job_id = st.session_state.get(JOB_STATE)
+    snap = manager.snapshot(job_id) if job_id else None
+    if snap is None:
+        return
+    if snap.active:
+        if snap.status == "queued":
+            st.info(tx("waiting", job=snap.id, position=snap.position), icon=":material/hourglass_top:")
+        else:
+            st.progress(min(1.0, snap.fraction), text=job_message(snap))
+        if snap.owner == visitor:
+            st.button(
+                tx("cancel"),
+                key=f"deploy_cancel_{snap.id}",
+                icon=":material/cancel:",
+                disabled=snap.cancel_requested,
+                on_click=manager.cancel,
+                args=(snap.id, visitor),
+            )
+        st.session_state["_deploy_drawn_active"] = snap.id
+        return
+    if st.session_state.get("_deploy_drawn_active") == snap.id:  # it just ended: redraw the page with it
+        st.session_state.pop("_deploy_drawn_active", None)
+        st.rerun(scope="app")
+    if snap.status == "failed":
+        st.error(tx("failed", error=snap.error or ""), icon=":material/error:")
+    elif snap.status == "cancelled":
+        st.info(tx("cancelled"), icon=":material/cancel:")
+
+
+def deploy_section(run_id: str, manager: Any, visitor: str, privileged: bool = False) -> None:
+    """The Deploy part of the Compress page for `run_id` (see the module doc): the benchmark runs as a job of
+    the queue; the newest stored result of this run is drawn."""
+    start_benchmark = queue_starter(manager, visitor, privileged)
+    try:
+        latest_result = latest_stored(manager, run_id)
+    except ValueError as exc:  # StorageError: the store says what the owner can do
+        show_error(exc, tx("title"))
+        latest_result = None
     st.subheader(tx("title"), anchor=False)
     st.caption(tx("intro"))
     problem = runtime_problem()
@@ -188,8 +223,8 @@ def deploy_section(
         else:
             if job_id:
                 st.caption(tx("queued", job=job_id))
-            elif start_benchmark is run_in_page:
-                latest_result = st.session_state.get(RESULTS_STATE, {}).get(run_id)
+    poll = 1.0 if st.session_state.get(JOB_STATE) else None
+    st.fragment(benchmark_progress, run_every=poll)(manager, visitor)
     if not latest_result or latest_result.get("run_id") != run_id:
         st.info(tx("none_yet"), icon=":material/info:")
         return

@@ -20,7 +20,8 @@ from compression.distillation.store import RunStore
 from compression.formats import FORMATS
 from compression.i18n import CatalogueError
 from pages._charts import histogram_figure
-from pages._shared import lang, query_param, require_router, show_error, t
+from pages._deploy import deploy_section
+from pages._shared import get_manager, is_presenter, lang, query_param, require_router, show_error, t, visitor_id
 
 
 def tx(key: str, /, **fmt: object) -> str:
@@ -256,13 +257,16 @@ with st.container(border=True, key="compress_controls"):
     st.caption(models_of.get(run_id, ""))
     c1, c2, c3 = st.columns([2, 2, 1])
     # Pills, not a multiselect: their chips wrap instead of being cut ("Bas…") in a third of a laptop's width.
-    roles = c1.pills(
-        tx("models"),
-        list(ptq.ROLES),
-        selection_mode="multi",
-        format_func={r: role_title(r) for r in ptq.ROLES}.get,
-        key="compress_models",
-    ) or []
+    roles = (
+        c1.pills(
+            tx("models"),
+            list(ptq.ROLES),
+            selection_mode="multi",
+            format_func={r: role_title(r) for r in ptq.ROLES}.get,
+            key="compress_models",
+        )
+        or []
+    )
     bits = c2.multiselect(
         tx("bits"),
         list(range(ptq.MAX_BITS, ptq.MIN_BITS - 1, -1)),
@@ -423,4 +427,9 @@ with st.expander(tx("storage")):
         )
     )
 
-__import__("pages._deploy")._deploy.deploy_section(run_id)  # Deploy: ONNX export, real int8 in ONNX Runtime, speed
+try:  # Deploy: ONNX export, real int8 in ONNX Runtime, speed measured as a job of the queue
+    deploy_manager = get_manager(Settings.from_env())
+except (ValueError, OSError) as exc:
+    show_error(exc, t("deploy.title"))
+else:
+    deploy_section(run_id, deploy_manager, visitor_id(), privileged=is_presenter())

@@ -119,7 +119,15 @@ def config_from_payload(name: str, payload: dict[str, Any]) -> Any:
     return JOB_KINDS[name].from_payload(payload)
 
 
+BUILTIN_KIND_MODULES = ("compression.distillation.kinds", "compression.deploy.kind")
+"""Modules that register the server's job kinds when imported: run and sweep; the deploy benchmark."""
+
+
 def _ensure_builtin_kinds() -> None:
-    """The run and the sweep register when their modules load; make sure they have (a worker process, a test)."""
-    if "run" not in JOB_KINDS or "sweep" not in JOB_KINDS:
-        import compression.distillation.kinds  # noqa: F401 - registers "run" and "sweep"
+    """Kinds register when their modules load; make sure they have (a spawned worker process, a test)."""
+    if all(name in JOB_KINDS for name in ("run", "sweep", "benchmark")):
+        return
+    import importlib
+
+    for module in BUILTIN_KIND_MODULES:
+        importlib.import_module(module)

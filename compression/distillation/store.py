@@ -667,3 +667,112 @@ class SweepStore:
             cells=pd.DataFrame([dict(c) for c in cells], columns=SWEEP_CELL_COLUMNS),
             history=pd.DataFrame([dict(m) for m in metrics], columns=SWEEP_METRIC_COLUMNS),
         )
+
+
+# --- other job kinds (a deploy benchmark, ...): one table, one row per job, with its kind ----------------------
+_JOBS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    status TEXT NOT NULL,
+    owner TEXT NOT NULL DEFAULT '',
+    device TEXT NOT NULL DEFAULT '',
+    config TEXT NOT NULL,
+    results TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_kind ON jobs (kind, created_at);
+"""
+
+
+class JobStore:
+    """Jobs of one kind that are neither a run nor a sweep (a deploy benchmark, ...) in the run store's database:
+    their configuration, status and JSON result. The writing methods have the run store's names, so the queue
+    records these jobs as it records a run; `latest` finds the newest finished one for a page."""
+
+    def __init__(self, runs: RunStore, kind: str) -> None:
+        self.runs = runs
+        self.kind = kind
+        self._create()
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.runs.runs_dir
+
+    def _forget_connection(self) -> None:
+        self.runs._forget_connection()
+
+    @_guarded
+    def _create(self) -> None:
+        self.runs._conn().raw.executescript(_JOBS_SCHEMA)
+
+    @_guarded
+    def create_run(self, run_id: str, config: dict[str, Any], owner: str = "", device: str = "") -> None:
+        now = time.time()
+        with self.runs._conn() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, kind, created_at, updated_at, status, owner, device, config) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (check_run_id(run_id), self.kind, now, now, "queued", owner, device, json.dumps(config)),
+            )
+
+    @_guarded
+    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"Unknown status {status!r}.")
+        with self.runs._conn() as conn:
+            conn.execute(
+                "UPDATE jobs SET status=?, error=COALESCE(?, error), updated_at=? WHERE id=?",
+                (status, error, time.time(), run_id),
+            )
+
+    def add_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        """These jobs have no per-epoch metrics: their result holds everything."""
+
+    @_guarded
+    def finish(self, run_id: str, results: dict[str, Any], weights: dict[str, Any] | None = None) -> None:
+        with self.runs._conn() as conn:
+            conn.execute(
+                "UPDATE jobs SET status='done', results=?, updated_at=? WHERE id=?",
+                (json.dumps(results), time.time(), run_id),
+            )
+
+    @_guarded
+    def mark_interrupted(self) -> int:
+        with self.runs._conn() as conn:
+            cur = conn.execute(
+                "UPDATE jobs SET status='interrupted', updated_at=?, "
+                "error=COALESCE(error, 'The server stopped before this job finished.') "
+                "WHERE kind=? AND status IN ('queued', 'running')",
+                (time.time(), self.kind),
+            )
+            return cur.rowcount
+
+    @_guarded
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        row = self.runs._conn().execute("SELECT * FROM jobs WHERE id=?", (check_run_id(job_id),)).fetchone()
+        if row is None:
+            return None
+        out = dict(row)
+        out["config"] = json.loads(out["config"])
+        out["results"] = json.loads(out["results"]) if out["results"] else None
+        return out
+
+    @_guarded
+    def latest(self, **match: Any) -> dict[str, Any] | None:
+        """The newest finished job of this kind whose configuration has these values (e.g. run_id=...)."""
+        rows = (
+            self.runs._conn()
+            .execute(
+                "SELECT id, config, results FROM jobs WHERE kind=? AND status='done' ORDER BY created_at DESC LIMIT 200",
+                (self.kind,),
+            )
+            .fetchall()
+        )
+        for row in rows:
+            config = json.loads(row["config"])
+            if all(config.get(k) == v for k, v in match.items()):
+                return json.loads(row["results"]) if row["results"] else None
+        return None

@@ -370,3 +370,51 @@ def test_the_snippet_runs_a_downloaded_file(static_result, tmp_path):
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert len(done.stdout.strip().strip("[]").split()) == 4
+
+
+def test_the_benchmark_is_a_job_of_the_queue_run_in_the_worker_process_and_stored(stored_run, tmp_path):
+    """The job contract end to end: a "benchmark" job crosses into the spawned worker as plain JSON, reports
+    progress in catalogue keys, is budgeted, and its result lands in the run store's jobs table."""
+    from compression.deploy.kind import BenchmarkConfig
+    from compression.distillation.jobs import JobManager
+    from compression.distillation.store import JobStore
+    from compression.i18n import LabError
+
+    store, run_id = stored_run
+    config = BenchmarkConfig.from_payload({"run_id": run_id, "runs_dir": str(store.runs_dir), **FAST})
+    tight = JobManager(RunStore(store.runs_dir), executor="thread", max_job_seconds=0.5, data_dir=tmp_path)
+    try:
+        with pytest.raises(LabError) as refused:
+            tight.submit(config, owner="a")
+        assert refused.value.key == "budget.too_long"
+    finally:
+        tight.shutdown()
+    with pytest.raises(ValueError):
+        BenchmarkConfig.from_payload({"runs_dir": str(store.runs_dir)})  # no run: a message, no job
+
+    manager = JobManager(RunStore(store.runs_dir), executor="process", train_threads=1, data_dir=tmp_path)
+    try:
+        job = manager.submit(config, owner="a")
+        assert job.kind == "benchmark"
+        seen: set[str] = set()
+        for _ in range(2400):
+            snap = manager.snapshot(job.id)
+            seen.add(snap.message_key)
+            if not snap.active:
+                break
+            threading_wait(0.1)
+        assert snap.status == "done", snap.error
+        assert any(key.startswith("deploy.progress.") for key in seen), seen
+        stored = JobStore(manager.store, "benchmark").latest(run_id=run_id)
+        assert stored is not None and stored["run_id"] == run_id
+        fmts = {(row["model"], row["format"]) for row in stored["rows"]}
+        assert {("student", "float32"), ("student", "int8"), ("teacher", "int8")} <= fmts
+        assert JobStore(manager.store, "benchmark").get(job.id)["status"] == "done"
+    finally:
+        manager.shutdown()
+
+
+def threading_wait(seconds: float) -> None:
+    import threading
+
+    threading.Event().wait(seconds)
