@@ -87,25 +87,42 @@ def deploy_figure(result: dict[str, Any]) -> go.Figure:
 
 
 def show_table(result: dict[str, Any]) -> None:
-    frame = result_frame(result).drop(columns=["file"])
+    """Every model × format measured; the runtime is the caption's (one for all). Fixed widths fit a laptop;
+    a figure that does not apply (float32's agreement with the int8 simulation) is a dash, never "None"."""
+    frame = result_frame(result).drop(columns=["file", "runtime"], errors="ignore")
     frame["model"] = frame["model"].map(role_title)
     batches = result.get("batch_sizes", [1])
+    number = st.column_config.NumberColumn
     st.dataframe(
         frame,
         hide_index=True,
         width="stretch",
         key="deploy_table",
+        placeholder="–",
         column_config={
-            "model": st.column_config.TextColumn(tx("col.model")),
-            "format": st.column_config.TextColumn(tx("col.format")),
-            "runtime": st.column_config.TextColumn(tx("col.runtime")),
-            "test_accuracy": st.column_config.NumberColumn(tx("col.accuracy"), format="%.2f"),
-            "agreement_float32": st.column_config.NumberColumn(tx("col.agreement_float32"), format="%.2f"),
-            "agreement_fakequant": st.column_config.NumberColumn(tx("col.agreement_fakequant"), format="%.2f"),
-            "latency_ms_small": st.column_config.NumberColumn(tx("col.latency", batch=batches[0]), format="%.4f"),
-            "latency_ms_large": st.column_config.NumberColumn(tx("col.latency", batch=batches[-1]), format="%.3f"),
-            "throughput": st.column_config.NumberColumn(tx("col.throughput"), format="%.0f"),
-            "file_bytes": st.column_config.NumberColumn(tx("col.bytes"), format="%d"),
+            "model": st.column_config.TextColumn(tx("col.model"), width=110, pinned=True),
+            "format": st.column_config.TextColumn(tx("col.format"), width=60),
+            "test_accuracy": number(tx("col.accuracy"), format="%.2f", width=85),
+            "agreement_float32": number(
+                tx("col.agreement_float32"), format="%.2f", width=80, help=tx("col_help.agreement_float32")
+            ),
+            "agreement_fakequant": number(
+                tx("col.agreement_fakequant"), format="%.2f", width=80, help=tx("col_help.agreement_fakequant")
+            ),
+            "latency_ms_small": number(
+                tx("col.latency", batch=batches[0]),
+                format="%.4f",
+                width=80,
+                help=tx("col_help.latency", batch=batches[0]),
+            ),
+            "latency_ms_large": number(
+                tx("col.latency", batch=batches[-1]),
+                format="%.3f",
+                width=85,
+                help=tx("col_help.latency", batch=batches[-1]),
+            ),
+            "throughput": number(tx("col.throughput"), format="%.0f", width=85, help=tx("col_help.throughput")),
+            "file_bytes": number(tx("col.bytes"), format="%d", width=80, help=tx("col_help.bytes")),
         },
     )
 
