@@ -103,6 +103,9 @@ current = st.navigation(pages, position="sidebar", expanded=True)
 language_switch()
 mark_interrupted_runs()  # once per server process: runs a crashed server left "running" become "interrupted"
 device_panel()
+# On a phone Plotly's toolbar (shown on tap) covered chart titles; pinching zooms there anyway. Style only:
+# Streamlit puts a style-only st.html in the page's event container (no space in the layout).
+st.html("<style>@media (max-width: 640px) { .js-plotly-plot .modebar-container { display: none !important; } }</style>")
 
 try:
     current.run()

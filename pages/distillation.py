@@ -268,12 +268,14 @@ def size_chart(summary: pd.DataFrame) -> go.Figure:
         y="test accuracy %",
         color="Model",
         color_discrete_map=palette,
-        text="Model",
         log_x=True,
         title=t("distillation.chart.size_title"),
     )
-    fig.update_traces(marker={"size": 14}, textposition="middle right")
-    fig.update_layout(height=380, margin={"t": 50, "b": 40}, showlegend=False)
+    # A legend, not labels beside the points: the students share one size, and their labels overlapped.
+    fig.update_traces(marker={"size": 14})
+    fig.update_layout(
+        height=420, margin={"t": 50, "b": 40}, legend={"orientation": "h", "y": -0.25, "title": {"text": ""}}
+    )
     fig.update_yaxes(title=t("distillation.chart.accuracy_axis"))
     low, high = float(summary["size KiB"].min()), float(summary["size KiB"].max())
     sizes = sorted(set(summary["size KiB"].round(1)))
