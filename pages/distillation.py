@@ -102,35 +102,9 @@ def model_names() -> dict[str, str]:
 
 
 def verdict_text(results: dict, v: Verdict) -> tuple[str, str]:
-    """The verdict's headline and details in the visitor's language. English is the library's own text
-    (compression.distillation.report.verdict); other languages rebuild it from the same figures."""
-    if lang() == "en" or v.gain_points is None:
-        return v.headline, v.details
-    teacher, student, baseline = (100.0 * results[r]["test_accuracy"] for r in ("teacher", "student", "baseline"))
-    figures = {"student": student, "baseline": baseline, "gain": v.gain_points}
-    if v.gain_points > 0:
-        headline = t("distillation.verdict.won", **figures)
-    elif abs(v.gain_points) < 1e-9:
-        headline = t("distillation.verdict.tied", **figures)
-    else:
-        headline = t("distillation.verdict.lost", **figures)
-    gap_text = (
-        t("distillation.verdict.gap", gap=100 * v.gap_closed)
-        if v.gap_closed is not None
-        else t("distillation.verdict.no_gap")
-    )
-    if v.gain_points > 0:
-        parts = [gap_text]
-    else:
-        parts = [t("distillation.verdict.advice")] + ([gap_text] if v.gap_closed is None else [])
-    smoothing = results.get("smoothing")
-    if smoothing:
-        ls = 100.0 * smoothing["test_accuracy"]
-        if ls >= student:
-            parts.append(t("distillation.verdict.smoothing_better", smoothing=ls))
-        else:
-            parts.append(t("distillation.verdict.smoothing_worse", smoothing=ls, below=student - ls))
-    return headline, "".join(parts)
+    """The verdict's headline and details in the visitor's language: the library returns it as catalogue keys
+    with their figures (compression.distillation.report.Verdict.parts)."""
+    return v.text(lang())
 
 
 SUMMARY_COLUMNS = {

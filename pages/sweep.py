@@ -28,6 +28,7 @@ from compression.distillation.sweep import (
     summary_csv,
     sweep_history_frame,
 )
+from compression.distillation.sweep import verdict_text as sweep_verdict_text
 from compression.distillation.trainer import (
     MAX_TEMPERATURE,
     MIN_TEMPERATURE,
@@ -37,9 +38,11 @@ from compression.distillation.trainer import (
 )
 from pages._shared import (
     dataset_label,
+    escape_markdown,
     get_manager,
     is_presenter,
     job_message,
+    lang,
     presenter_login,
     query_param,
     require_router,
@@ -407,8 +410,10 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
     if not results:
         return
     verdict = results.get("verdict", {})
+    # The verdict is data (its figures); it is said in the visitor's language (sweep.verdict_text).
+    seeds = (results.get("config") or {}).get("seeds") or (record.config or {}).get("seeds")
     (st.success if verdict.get("kind") == "clear" else st.warning)(
-        verdict.get("headline", ""), icon=":material/balance:"
+        escape_markdown(sweep_verdict_text(verdict, lang(), seeds=seeds)), icon=":material/balance:"
     )
     summary = results.get("summary", [])
     accuracy, gain, controls = heatmap_frames(summary)

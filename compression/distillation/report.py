@@ -109,6 +109,42 @@ class Verdict:
     details: str
     gain_points: float | None
     gap_closed: float | None
+    parts: tuple[tuple[str, dict[str, Any]], ...] = ()
+    """The verdict as data: (catalogue key, figures) pairs, the headline first, then the details' sentences
+    (compression/i18n `distillation.verdict.*`). A page renders each through t() in the visitor's language;
+    `headline` and `details` are the English (the CLI)."""
+
+    def text(self, lang: str = "en") -> tuple[str, str]:
+        """(headline, details) in `lang`, from the catalogue."""
+        from compression.i18n import t
+
+        if not self.parts:
+            return self.headline, self.details
+        rendered = [t(f"distillation.verdict.{key}", lang, **figures) for key, figures in self.parts]
+        return rendered[0], "".join(rendered[1:])
+
+
+def verdict_parts(results: dict[str, Any], gain: float, gap: float | None) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """The catalogue keys and figures of a run's verdict (see `Verdict.parts`)."""
+    teacher, student, baseline = (100.0 * results[r]["test_accuracy"] for r in ("teacher", "student", "baseline"))
+    figures = {"student": student, "baseline": baseline, "gain": gain}
+    headline = "won" if gain > 0 else ("tied" if abs(gain) < 1e-9 else "lost")
+    gap_part = ("gap", {"gap": 100 * gap}) if gap is not None else ("no_gap", {})
+    parts: list[tuple[str, dict[str, Any]]] = [(headline, figures)]
+    if gain > 0:
+        parts.append(gap_part)
+    else:
+        parts.append(("advice", {}))
+        if gap is None:
+            parts.append(gap_part)
+    smoothing = results.get("smoothing")
+    if smoothing:
+        ls = 100.0 * smoothing["test_accuracy"]
+        if ls >= student:
+            parts.append(("smoothing_better", {"smoothing": ls}))
+        else:
+            parts.append(("smoothing_worse", {"smoothing": ls, "below": student - ls}))
+    return tuple(parts)
 
 
 def verdict(results: dict[str, Any]) -> Verdict:
@@ -142,6 +178,7 @@ def verdict(results: dict[str, Any]) -> Verdict:
             gap_text + ls_text,
             gain,
             gap,
+            verdict_parts(results, gain, gap),
         )
     word = "tied with" if abs(gain) < 1e-9 else "lost to"
     return Verdict(
@@ -153,6 +190,7 @@ def verdict(results: dict[str, Any]) -> Verdict:
         + ls_text.strip(),
         gain,
         gap,
+        verdict_parts(results, gain, gap),
     )
 
 

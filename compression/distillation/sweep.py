@@ -346,6 +346,47 @@ class SweepVerdict:
     gain_over_smoothing: float | None = None
     noise: float | None = None
     threshold: float | None = None
+    seeds: int | None = None
+
+
+def verdict_text(v: dict[str, Any], lang: str = "en", seeds: int | None = None) -> str:
+    """A stored sweep verdict (`SweepVerdict.__dict__`, as the JSON and the store keep it) in `lang`, from its
+    figures and the catalogue (compression/i18n `sweep.verdict.*`); its English is the CLI's headline.
+    `seeds` is used when the stored verdict predates its `seeds` field (the sweep's own config knows it)."""
+    from compression.i18n import t
+
+    def say(key: str, **figures: Any) -> str:
+        return t(f"sweep.verdict.{key}", lang, **figures)
+
+    if v.get("kind") == "empty" or v.get("best") is None:
+        return say("empty")
+    against = []
+    for field_name, key in (("gain_over_baseline", "over_baseline"), ("gain_over_smoothing", "over_smoothing"),
+                            ("lead_over_next", "over_next")):  # fmt: skip
+        if v.get(field_name) is not None:
+            against.append(say(key, points=100 * v[field_name]))
+    figures = {"best": v["best"], "accuracy": 100 * v["best_accuracy"], "against": say("join").join(against)}
+    if v.get("kind") == "unknown" or v.get("noise") is None:
+        return say("one_seed", **figures)
+    threshold = v["threshold"]
+    controls = []
+    for field_name, name in (("gain_over_baseline", "baseline"), ("gain_over_smoothing", "smoothing")):
+        gain = v.get(field_name)
+        if gain is None:
+            continue
+        verb = "beats" if gain > threshold else ("loses_to" if gain < -threshold else "within")
+        controls.append(say(verb, control=say(f"control_{name}")))
+    lead = v.get("lead_over_next")
+    lead_text = "" if lead is None else say("lead_clear" if v.get("kind") == "clear" else "lead_noise")
+    return say(
+        "seeds",
+        **figures,
+        seeds=v.get("seeds") or seeds or 0,
+        noise=100 * v["noise"],
+        threshold=100 * threshold,
+        lead=lead_text,
+        controls=say("and").join(controls) if controls else say("no_control"),
+    )
 
 
 def verdict(summary: list[dict[str, Any]]) -> SweepVerdict:
@@ -360,7 +401,7 @@ def verdict(summary: list[dict[str, Any]]) -> SweepVerdict:
     gain_s = best["test_accuracy"] - by_kind["smoothing"]["test_accuracy"] if "smoothing" in by_kind else None
     variances = [r["std"] ** 2 for r in summary if r["std"] is not None]
     n = best["seeds"]
-    result = SweepVerdict("unknown", "", best["name"], best["test_accuracy"], lead, gain_b, gain_s)
+    result = SweepVerdict("unknown", "", best["name"], best["test_accuracy"], lead, gain_b, gain_s, seeds=n)
     pct = lambda v: f"{100 * v:+.2f} points"  # noqa: E731
     parts = []
     if gain_b is not None:

@@ -356,6 +356,9 @@ def test_a_finished_sweep_reads_in_chinese_in_its_table_heatmaps_and_captions(op
     assert "T × alpha 上的测试准确率" in charts and "相对基线的提升" in charts
     for english in ('"baseline', '"smoothing', "Test accuracy", "Gain over"):
         assert english not in charts, english
+    # The verdict too (issue 16: it was the library's English sentence on a Chinese page).
+    verdicts = [str(v.value) for v in [*at.success, *at.warning] if "最佳单元格" in str(v.value)]
+    assert len(verdicts) == 1 and "Best cell" not in verdicts[0], [str(v.value) for v in [*at.success, *at.warning]]
 
 
 def test_a_visitor_who_arrives_after_the_room_started_a_sweep_still_sees_the_refused_link(open_page, monkeypatch):

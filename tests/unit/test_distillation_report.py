@@ -75,3 +75,24 @@ def test_log_axis_ticks_are_full_values_not_plotlys_digit_labels():
     assert log_ticks(0.0004, 2.3) == [0.001, 0.01, 0.1, 1.0]  # many decades: only the powers of ten
     assert log_ticks(0.31, 0.35) == [0.31, 0.35]  # inside one step: the ends
     assert log_ticks(0.0, 1.0) == [] and log_ticks(1.0, float("inf")) == []
+
+
+@pytest.mark.parametrize(
+    ("student", "baseline", "teacher", "smoothing"),
+    [(0.95, 0.94, 0.97, 0.945), (0.93, 0.94, 0.97, 0.945), (0.93, 0.94, 0.90, None), (0.94, 0.94, 0.90, 0.96)],
+)
+def test_the_verdict_is_data_rendered_in_each_language_and_its_english_is_the_libraries(
+    student, baseline, teacher, smoothing
+):
+    from compression.distillation.report import verdict
+
+    results = {"teacher": {"test_accuracy": teacher}, "student": {"test_accuracy": student},
+               "baseline": {"test_accuracy": baseline}}  # fmt: skip
+    if smoothing is not None:
+        results["smoothing"] = {"test_accuracy": smoothing}
+    v = verdict(results)
+    assert v.parts and v.parts[0][0] in ("won", "tied", "lost")
+    assert v.text("en") == (v.headline, v.details)  # the catalogue says what the CLI says
+    headline_zh, details_zh = v.text("zh")
+    assert "蒸馏" in headline_zh and headline_zh != v.headline
+    assert f"{100 * student:.2f}%" in headline_zh

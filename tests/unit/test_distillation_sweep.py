@@ -264,3 +264,34 @@ def test_the_latest_finished_sweep_is_found_for_a_fresh_visit(tmp_path):
         store.sweeps.set_status(sweep_id, status)
     assert store.sweeps.latest_finished() == "bbb"
     store.close()
+
+
+def _summary(cells, baseline=None, smoothing=None, seeds=3, std=0.002):
+    rows = [{"kind": "distilled", "name": n, "test_accuracy": a, "std": std if seeds > 1 else None, "seeds": seeds}
+            for n, a in cells]  # fmt: skip
+    for kind, acc in (("baseline", baseline), ("smoothing", smoothing)):
+        if acc is not None:
+            rows.append({"kind": kind, "name": kind, "test_accuracy": acc, "std": std if seeds > 1 else None,
+                         "seeds": seeds})  # fmt: skip
+    return rows
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        _summary([("T=4 α=0.9", 0.95), ("T=2 α=0.5", 0.94)], 0.93, 0.96),  # clear lead; loses to smoothing
+        _summary([("T=4 α=0.9", 0.950), ("T=2 α=0.5", 0.949)], 0.95, None),  # within the noise; no smoothing
+        _summary([("T=4 α=0.9", 0.95)], None, None),  # one cell, no control
+        _summary([("T=4 α=0.9", 0.95), ("T=2 α=0.5", 0.90)], 0.93, 0.94, seeds=1),  # one seed: noise unknown
+        [],  # nothing finished
+    ],
+)
+def test_the_sweep_verdict_is_rendered_from_its_figures_in_each_language(summary):
+    from compression.distillation.sweep import verdict, verdict_text
+
+    v = verdict(summary).__dict__
+    assert verdict_text(v, "en") == v["headline"]  # the catalogue says what the CLI prints
+    zh = verdict_text(v, "zh")
+    assert zh != v["headline"] and not any(word in zh for word in ("Best cell", "baseline", "noise", "seeds"))
+    old = {k: val for k, val in v.items() if k != "seeds"}  # a verdict stored before it kept its seeds
+    assert verdict_text(old, "en", seeds=summary[0]["seeds"] if summary else None) == v["headline"]
