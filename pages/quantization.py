@@ -8,6 +8,8 @@ scheme). A bad parameter shows a warning and falls back to the default.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ import streamlit as st
 from compression import quantization as qz
 from compression.i18n import CatalogueError
 from pages._charts import histogram_figure
-from pages._shared import lang, query_param, require_router, show_error, t
+from pages._shared import error_text, escape_markdown, lang, query_param, require_router, show_error, t
 
 require_router()
 
@@ -31,6 +33,9 @@ CURVE_POINTS = 1500
 MARKED_POINTS = 400
 
 COUNT_MAX = 1_000_000
+# A number column in the browser refuses integral values from 2^53 on (every float32 beyond 2^24 is one):
+# such columns, and columns holding ∞ or an undefined figure, are shown as text (see `_displayable`).
+BROWSER_INTEGER_LIMIT = 2**53
 ERROR_BLUE, ERROR_RED, LEVEL_GREY = "#2f6fdf", "#d62728", "#8a94a6"
 
 
@@ -88,6 +93,29 @@ def _on_scheme_change() -> None:
     defaults = {s.default_rounding for s in qz.SCHEME_REGISTRY.values()}
     if rounding != scheme.default_rounding and rounding in defaults:
         st.session_state["quant_rounding"] = scheme.default_rounding
+
+
+def _checked_number(container, label: str, key: str, check, default: int, **options) -> int:
+    """A whole-number field without client-side limits: what the visitor types stays in the field, `check`
+    (a library validator) accepts it or raises a ValueError whose message is shown right below the field,
+    and the page keeps using the last valid value (so nothing is swallowed or silently replaced)."""
+    valid_key = f"{key}_valid"
+    st.session_state.setdefault(valid_key, default)
+    if key not in st.session_state:  # a widget not drawn on the last run loses its state: bring back the last valid one
+        st.session_state[key] = st.session_state[valid_key]
+    value = container.number_input(label, step=options.pop("step", 1), key=key, **options)
+    try:
+        st.session_state[valid_key] = check(value)
+    except ValueError as exc:
+        container.error(
+            t(
+                "quantization.limits.not_applied",
+                message=escape_markdown(error_text(exc), 300),
+                kept=f"{st.session_state[valid_key]:,}",
+            ),
+            icon=":material/error:",
+        )
+    return int(st.session_state[valid_key])
 
 
 # ------------------------------------------------------------------ cached calls into compression
@@ -287,7 +315,7 @@ def _error_vs_bits_figures(
 # its catalogue key and number format.
 SUMMARY_COLUMNS = {
     "scale (Δ)": ("scale", "%.4g"),
-    "zero point": ("zero_point", None),
+    "zero point": ("zero_point", "%d"),
     "clipped": ("clipped", None),
     "MSE": ("mse", "%.3e"),
     "max |error|": ("max_error", "%.3e"),
@@ -296,14 +324,139 @@ SUMMARY_COLUMNS = {
 }
 
 
-def _summary_view(summary: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The summary's key columns under translated headers, and their column_config."""
+def _needs_text(column: pd.Series) -> bool:
+    """True when the browser's number column cannot show this column: ∞, NaN, or |value| >= 2^53."""
+    if column.dtype == bool or not pd.api.types.is_numeric_dtype(column):
+        return False
+    numbers = column.to_numpy(dtype=np.float64)
+    return bool((~np.isfinite(numbers)).any() or (np.abs(numbers) >= BROWSER_INTEGER_LIMIT).any())
+
+
+def _number_text(value: object, number_format: str | None) -> str:
+    """A finite number as the browser's number column writes it in a printf format (sprintf-js): "%.Ng" is
+    String(Number(x.toPrecision(N))), positional from 1e-6 to 1e21 ("0.000003927", "123500", "1e+38"); "%.Ne"
+    has no leading zeros in its exponent ("2.963e+73", "7.858e-5"); the others as Python's %."""
+    precision = re.fullmatch(r"%\.(\d+)g", number_format or "")
+    if precision and isinstance(value, float | np.floating) and value != 0:
+        rounded = float(f"{value:.{max(int(precision[1]), 1) - 1}e}")
+        if -7 < math.floor(math.log10(abs(rounded))) < 21:
+            return np.format_float_positional(rounded, trim="-")
+        return np.format_float_scientific(rounded, trim="-", exp_digits=1)
+    if number_format is None:
+        return f"{int(value)}" if float(value).is_integer() else f"{value}"
+    text = number_format % value
+    return re.sub(r"e([+-])0+(\d)", r"e\1\2", text) if number_format.endswith("e") else text
+
+
+def _cell_text(value: object, number_format: str | None, note: str | None = None) -> str:
+    """One cell as text: a library note in words, "—" for a figure that does not exist, ∞, or the number as
+    the browser would write it (`_number_text`)."""
+    if note is not None:
+        return t(f"quantization.note.{note}")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if isinstance(value, float | np.floating) and math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    return _number_text(value, number_format)
+
+
+# Upper bounds of character widths in pixels in the grid's 14 px Source Sans (measured in Chromium).
+_CHAR_WIDTHS = {
+    char: width
+    for chars, width in (
+        (" il.,|':;!Ij", 3.7),
+        ("ftr-()/[]`", 4.9),
+        ('szcx"', 6.4),
+        ("0123456789+#$<>=~^_*?aegkvyYFJ", 7.1),
+        ("bdhnopquAELSTVXZCPR", 8.0),
+        ("BDGK", 8.7),
+        ("HNOQU", 9.4),
+        ("mwMW%∞—", 11.7),
+        ("²·", 5.2),
+        ("Δ", 8.3),
+    )
+    for char in chars
+}
+
+
+def _text_width(text: str) -> float:
+    """About how many pixels `text` takes in the grid, from above: _CHAR_WIDTHS, else 7.8 for ASCII, 14 for
+    wide (CJK) characters and 11.7 for other symbols."""
+    width = 0.0
+    for char in text:
+        if char in _CHAR_WIDTHS:
+            width += _CHAR_WIDTHS[char]
+        elif char.isascii():
+            width += 7.8
+        else:
+            width += 14.0 if unicodedata.east_asian_width(char) in ("W", "F") else 11.7
+    return width
+
+
+def _fit_width(texts) -> int:
+    """A column width that shows the longest of `texts` whole: the text, the cell's 8 px padding on both
+    sides and a little room (the grid sizes a column to its content only once, so a column set here stays
+    right when the rows change: more formats, another page)."""
+    return int(math.ceil(max((_text_width(str(text)) for text in texts), default=0.0) + 16 + 4))
+
+
+def _displayable(
+    frame: pd.DataFrame, config: dict, formats: dict[str, str | None], notes: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, dict]:
+    """The frame as the browser can show it, with a width for every column and the index:
+
+    columns the browser cannot show as numbers (or that hold a library note) become right-aligned text in
+    the same format, with the header and help their number column had; the others stay number columns."""
+    frame = frame.copy()
+    for column in frame.columns:
+        noted = notes is not None and column in notes.columns and bool(notes[column].notna().any())
+        if not (noted or _needs_text(frame[column])):
+            continue
+        column_notes = notes[column].to_dict() if noted else {}
+        frame[column] = [
+            _cell_text(value, formats.get(column), column_notes.get(index)) for index, value in frame[column].items()
+        ]
+        header = config.get(column, {}).get("label")
+        config[column] = st.column_config.TextColumn(
+            header or str(column), help=config.get(column, {}).get("help"), alignment="right"
+        )
+    for column in frame.columns:
+        entry = config.get(column)
+        if entry is None:
+            fmt = formats.get(column)
+            is_number = pd.api.types.is_numeric_dtype(frame[column]) and frame[column].dtype != bool
+            entry = st.column_config.NumberColumn(str(column), format=fmt) if is_number else st.column_config.Column()
+        header = entry.get("label") or str(column)
+        if frame[column].dtype == bool:
+            cells: list[str] = []
+        elif pd.api.types.is_numeric_dtype(frame[column]):
+            cells = [_cell_text(value, formats.get(column)) for value in frame[column]]
+        else:
+            cells = [str(value) for value in frame[column]]
+        config[column] = {**entry, "width": _fit_width([header, *cells])}
+    index_entry = config.get("_index") or st.column_config.Column()
+    index_header = index_entry.get("label") or (frame.index.name or "")
+    config["_index"] = {**index_entry, "width": _fit_width([index_header, *(str(i) for i in frame.index)])}
+    return frame, config
+
+
+def _scales_text(kind: str, count: int) -> str:
+    return t(f"quantization.scales.{kind}", count=count)
+
+
+def _summary_view(result: qz.Sweep) -> tuple[pd.DataFrame, dict]:
+    """The summary's key columns under translated headers, and their column_config; figures that are not
+    finite numbers (or do not exist) in words, from the library's notes."""
+    summary = result.summary
     shown = [c for c in SUMMARY_COLUMNS if c in summary.columns]
-    if "scales" in summary.columns and bool((summary["scales"] != "1 per tensor").any()):
+    kinds = result.scale_kinds or {}
+    if any(kind != ("per_tensor", 1) for kind in kinds.values()):
         shown.insert(1, "scales")  # per-channel, or a float format's block scales
-    frame = summary[shown]
+    frame = summary[shown].copy()
+    if "scales" in shown:
+        frame["scales"] = [_scales_text(*kinds[label]) for label in frame.index]
     config: dict = {
-        "format": st.column_config.TextColumn(t("quantization.col.format")),
+        "_index": st.column_config.TextColumn(t("quantization.col.format")),
         "scales": st.column_config.TextColumn(t("quantization.col.scales")),
     }
     for column in shown:
@@ -311,31 +464,35 @@ def _summary_view(summary: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
             continue
         key, number_format = SUMMARY_COLUMNS[column]
         config[column] = st.column_config.NumberColumn(t(f"quantization.col.{key}"), format=number_format)
-    return frame, config
+    formats = {column: SUMMARY_COLUMNS[column][1] for column in shown if column != "scales"}
+    return _displayable(frame, config, formats, result.notes)
+
+
+# The per-value table's column parts ("4-bit code") and their number formats.
+VALUE_PARTS = {"code": "%d", "dequantized": "%.5g", "error": "%.5g", "clipped": None, "overflow": None}
 
 
 def _value_table_view(result: qz.Sweep, frame: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
-    """The per-value table without flag columns that are all False (the summary counts them), under
-    translated headers "4-bit code"."""
+    """The per-value table without flag columns that are all False (the summary counts them), under short
+    translated headers ("4-bit code", "FP8 E4M3 clipped") with the full meaning in each header's help."""
     keep = [c for c in frame.columns if frame[c].dtype != bool or bool(frame[c].any())]
     frame = frame[keep]
-    config: dict = {"value": st.column_config.NumberColumn(t("quantization.col.value"), format="%.6g")}
-    parts = {
-        "code": "code",
-        "dequantized": "dequantized",
-        "error": "error",
-        "clipped": "clipped",
-        "overflow": "clipped",
+    config: dict = {
+        "value": st.column_config.NumberColumn(
+            t("quantization.col.value"), format="%.6g", help=t("quantization.col_help.value")
+        )
     }
+    formats: dict[str, str | None] = {"value": "%.6g"}
     for column in keep[1:]:
         label, _, part = column.rpartition(" ")
-        header = f"{label} {t(f'quantization.col.{parts.get(part, part)}')}"
-        number_format = "%d" if part == "code" else ("%.5g" if part in ("dequantized", "error") else None)
+        header = t(f"quantization.col_short.{part}", label=label)
+        help_text = t(f"quantization.col_help.{part}", label=label)
+        formats[column] = VALUE_PARTS.get(part)
         if frame[column].dtype == bool:
-            config[column] = st.column_config.CheckboxColumn(header)
+            config[column] = st.column_config.CheckboxColumn(header, help=help_text)
         else:
-            config[column] = st.column_config.NumberColumn(header, format=number_format)
-    return frame, config
+            config[column] = st.column_config.NumberColumn(header, format=formats[column], help=help_text)
+    return _displayable(frame, config, formats)
 
 
 @st.fragment
@@ -345,10 +502,15 @@ def _value_table(result: qz.Sweep) -> None:
     c1, c2 = st.columns(2, vertical_alignment="bottom")
     page_size = c1.selectbox(t("quantization.table.page_size"), PAGE_SIZES, key="quant_page_size")
     pages = max(1, math.ceil(n / page_size))
-    if st.session_state.get("quant_page", 1) > pages:
-        st.session_state["quant_page"] = pages
-    page = c2.number_input(t("quantization.table.page", pages=pages), 1, pages, step=1, key="quant_page")
-    start = (int(page) - 1) * page_size
+    valid = st.session_state.get("quant_page_valid", 1)
+    if valid > pages:  # fewer rows or larger pages: the page shown moves to the last one (nothing was typed)
+        if st.session_state.get("quant_page") == valid:
+            st.session_state["quant_page"] = pages
+        st.session_state["quant_page_valid"] = pages
+    page = _checked_number(
+        c2, t("quantization.table.page", pages=pages), "quant_page", lambda v: qz.check_page(v, pages), 1
+    )
+    start = (page - 1) * page_size
     frame, config = _value_table_view(result, result.table(start, start + page_size))
     st.dataframe(frame, width="stretch", key="quant_table", column_config=config)
     st.caption(t("quantization.table.rows", first=start + 1, last=min(start + page_size, n), n=n))
@@ -380,6 +542,39 @@ def _transfer_section(result: qz.Sweep, sweep_key: tuple, integer_labels: list[s
     right.plotly_chart(_histogram(sweep_key, result, focus, language), width="stretch", key="quant_histogram")
     if result.count > MARKED_POINTS:
         st.caption(t("quantization.transfer.marked", shown=MARKED_POINTS, n=result.count))
+
+
+NOTE_MESSAGES = {  # how each library note is said below the summary: the kind of box and its catalogue key
+    qz.NOTE_OVERFLOW: (st.warning, ":material/warning:"),
+    qz.NOTE_ZERO_SIGNAL: (st.warning, ":material/warning:"),
+    qz.NOTE_NO_ERROR: (st.info, ":material/info:"),
+}
+
+
+def _summary_notes(result: qz.Sweep, shown: list[str]) -> None:
+    """Say in words why a figure in the summary is ∞, undefined or "—" (the library's notes), and when the
+    values are so large that the figures are finite only because they are squared in float64."""
+    for note, columns in result.notes_by_kind().items():
+        columns = {c: labels for c, labels in columns.items() if c in shown}
+        if not columns:
+            continue
+        if note not in NOTE_MESSAGES:  # not_applicable: the dashes of the float formats, named once
+            labels = list(dict.fromkeys(label for labels in columns.values() for label in labels))
+            st.caption(t(f"quantization.notes.{note}", where=", ".join(labels)))
+            continue
+        where = t("quantization.notes.separator").join(
+            t(
+                "quantization.notes.where",
+                column=t(f"quantization.col.{SUMMARY_COLUMNS[c][0]}"),
+                labels=", ".join(labels),
+            )
+            for c, labels in columns.items()
+        )
+        box, icon = NOTE_MESSAGES[note]
+        box(t(f"quantization.notes.{note}", where=where), icon=icon)
+    if result.squares_overflow_float32:
+        limit = f"{qz.SQUARE_LIMIT:.1e}".replace("e+", "e")
+        st.info(t("quantization.notes.float64", limit=limit), icon=":material/info:")
 
 
 # ------------------------------------------------------------------ the page
@@ -417,21 +612,29 @@ with st.container(border=True, key="quant_input_box"):
                 format_func={k: t(f"quantization.distribution.{k}") for k in DISTRIBUTIONS}.get,
                 key="quant_dist",
             )
-            count = c2.number_input(t("quantization.values.count"), 1, COUNT_MAX, step=1000, key="quant_count")
-            seed = c3.number_input(t("quantization.values.seed"), 0, 2**31 - 1, step=1, key="quant_seed")
-            source_key = ("generate", distribution, int(count), int(seed))
+            count = _checked_number(
+                c2,
+                t("quantization.values.count"),
+                "quant_count",
+                lambda v: qz.check_count(v, COUNT_MAX),
+                10_000,
+                step=1000,
+                help=t("quantization.values.count_help", high=COUNT_MAX),
+            )
+            seed = _checked_number(c3, t("quantization.values.seed"), "quant_seed", qz.check_seed, 0)
+            source_key = ("generate", distribution, count, seed)
         elif source == "layer":
             c1, c2 = st.columns([3, 1])
             layer = c1.selectbox(
                 t("quantization.values.layer"), list(qz.LAYERS), format_func=qz.LAYERS.get, key="quant_layer"
             )
-            seed = c2.number_input(t("quantization.values.seed"), 0, 2**31 - 1, step=1, key="quant_seed")
+            seed = _checked_number(c2, t("quantization.values.seed"), "quant_seed", qz.check_seed, 0)
             st.toggle(
                 t("quantization.values.per_channel"),
                 key="quant_per_channel",
                 help=t("quantization.values.per_channel_help"),
             )
-            source_key = ("layer", layer, int(seed))
+            source_key = ("layer", layer, seed)
         else:
             limit = _upload_limit_bytes()
             upload = st.file_uploader(
@@ -495,7 +698,7 @@ with st.container(border=True, key="quant_controls_box"):
         help=t("quantization.quantizer.calibration_help"),
     )
     if rounding == "stochastic":
-        c3.number_input(t("quantization.quantizer.round_seed"), 0, 2**31 - 1, step=1, key="quant_round_seed")
+        _checked_number(c3, t("quantization.quantizer.round_seed"), "quant_round_seed", qz.check_seed, 0)
     percentile = 99.9
     value_range: tuple[float, float] | None = None
     if calibration == "percentile" and not fixed_scale:
@@ -526,7 +729,7 @@ if values is None or source_key is None:
     st.stop()
 
 per_channel = bool(st.session_state.get("quant_per_channel")) and source == "layer"
-round_seed = int(st.session_state.get("quant_round_seed", 0))
+round_seed = int(st.session_state.get("quant_round_seed_valid", 0))
 options = (
     ("scheme", scheme),
     ("rounding", rounding),
@@ -557,8 +760,9 @@ st.caption(
     )
     + (t("quantization.summary.per_channel") if per_channel else "")
 )
-summary, summary_config = _summary_view(result.summary)
+summary, summary_config = _summary_view(result)
 st.dataframe(summary, width="stretch", column_config=summary_config, key="quant_summary")
+_summary_notes(result, list(summary.columns))
 
 # ---- per-value table, paged
 st.subheader(t("quantization.table.heading"), anchor=False)
@@ -585,6 +789,15 @@ if integer_labels:
         left.plotly_chart(mse_fig, width="stretch", key="quant_mse_bits")
         right.plotly_chart(sqnr_fig, width="stretch", key="quant_sqnr_bits")
         st.caption(t("quantization.bits.caption"))
+        undrawn = curve[curve["note"].notna()]
+        for note, rows in undrawn.groupby("note", sort=False):
+            st.caption(
+                t(
+                    "quantization.bits.not_drawn",
+                    bits=", ".join(str(b) for b in rows["bits"]),
+                    reason=t(f"quantization.note.{note}"),
+                )
+            )
 
 # ---- the article's formula vs the correct one
 st.subheader(t("quantization.seed.heading"), anchor=False)
@@ -630,7 +843,8 @@ metric_headers = {
     "scale": "scale", "MSE": "mse", "max |error|": "max_error", "mean error": "mean_error",
     "mean shrink toward 0": "shrink", "overflow / clipped": "clipped",
 }  # fmt: skip
-st.dataframe(
+metric_formats = {c: "%d" if c == "overflow / clipped" else "%.4g" for c in m.columns}
+metrics_frame, metrics_config = _displayable(
     m.rename(
         index={
             "article": t("quantization.seed.row_article"),
@@ -638,21 +852,26 @@ st.dataframe(
             "correct": t("quantization.seed.row_correct"),
         }
     ),
-    width="stretch",
-    column_config={
+    {
         c: st.column_config.NumberColumn(
             t(f"quantization.col.{metric_headers[c]}") if c in metric_headers else c,
             format=None if c == "overflow / clipped" else "%.4g",
         )
         for c in m.columns
     },
-    key="quant_seed_metrics",
+    metric_formats,
 )
+st.dataframe(metrics_frame, width="stretch", column_config=metrics_config, key="quant_seed_metrics")
 with st.expander(
     t("quantization.seed.value_by_value_one")
     if len(comparison.table) == 1
     else t("quantization.seed.value_by_value", n=len(comparison.table)),
     icon=":material/list:",
 ):
-    st.dataframe(comparison.table, width="stretch", key="quant_seed_table")
+    seed_table, seed_config = _displayable(
+        comparison.table,
+        {},
+        {c: "%d" if pd.api.types.is_integer_dtype(comparison.table[c]) else "%.6g" for c in comparison.table.columns},
+    )
+    st.dataframe(seed_table, width="stretch", column_config=seed_config, key="quant_seed_table")
 st.caption(t("quantization.seed.caption"))

@@ -285,9 +285,11 @@ class QuantResult:
 
     @cached_property
     def mse(self) -> float:
-        """Mean squared error, accumulated in float64."""
-        error = self.error
-        return float((error * error).sum(dtype=torch.float64)) / error.numel()
+        """mean(error²), squared and summed in float64: a float32 error up to 3.4e38 squares to at most
+        1.2e77, which float64 holds (float32 squares overflow from |error| ≈ 1.8e19). +inf only when an
+        error itself overflows float32 (see `metric_note`)."""
+        error = self.error.to(torch.float64)
+        return float((error * error).sum()) / error.numel()
 
     @cached_property
     def max_abs_error(self) -> float:
@@ -300,12 +302,14 @@ class QuantResult:
 
     @cached_property
     def signal_power(self) -> float:
-        x = self.original
-        return float((x * x).sum(dtype=torch.float64)) / x.numel()
+        """mean(x²), squared and summed in float64 (finite for every float32 input)."""
+        x = self.original.to(torch.float64)
+        return float((x * x).sum()) / x.numel()
 
     @cached_property
     def sqnr_db(self) -> float:
-        """10·log10(mean(x²) / mean(error²)); +inf when the error is zero."""
+        """10·log10(mean(x²) / mean(error²)); +inf when the error is zero, NaN (undefined) when the signal is
+        all zeros (see `sqnr_db` and `sqnr_note`)."""
         return sqnr_db(self.signal_power, self.mse)
 
     @cached_property
@@ -320,12 +324,46 @@ class QuantResult:
 
 
 def sqnr_db(signal_power: float, noise_power: float) -> float:
-    """Signal-to-quantization-noise ratio in dB: 10·log10(signal / noise); +inf for zero noise."""
+    """Signal-to-quantization-noise ratio in dB: 10·log10(signal / noise).
+
+    Where it is not a finite number, `sqnr_note` says why: NaN (undefined) when the signal is all zeros
+    (0/0, or a ratio to nothing); +inf for zero noise (an exact reconstruction); -inf when the noise is
+    infinite (an error overflowed float32); NaN when the noise is NaN."""
+    if math.isnan(noise_power) or math.isnan(signal_power) or signal_power == 0:
+        return math.nan
+    if math.isinf(noise_power):
+        return -math.inf
     if noise_power == 0:
         return math.inf
-    if signal_power == 0:
-        return -math.inf
     return 10.0 * math.log10(signal_power / noise_power)
+
+
+NOTE_OVERFLOW = "overflow"
+"""A figure is infinite because an error (or a dequantized value) overflows float32."""
+NOTE_ZERO_SIGNAL = "zero_signal"
+"""An SQNR is undefined: the signal is all zeros, so there is nothing to compare the noise with."""
+NOTE_NO_ERROR = "no_error"
+"""An SQNR is +inf: every value is reconstructed exactly (the error is 0)."""
+NOTE_NOT_APPLICABLE = "not_applicable"
+"""The figure does not exist for this format (a float format has no zero point and no uniform step Δ)."""
+METRIC_NOTES: tuple[str, ...] = (NOTE_OVERFLOW, NOTE_ZERO_SIGNAL, NOTE_NO_ERROR, NOTE_NOT_APPLICABLE)
+
+
+def metric_note(value: float) -> str | None:
+    """Why an error figure (MSE, max |error|, mean error) is not a finite number: NOTE_OVERFLOW, or None when
+    it is finite."""
+    return None if math.isfinite(value) else NOTE_OVERFLOW
+
+
+def sqnr_note(signal_power: float, noise_power: float) -> str | None:
+    """Why `sqnr_db(signal_power, noise_power)` is not a finite number (one of METRIC_NOTES), or None."""
+    if not math.isfinite(noise_power):
+        return NOTE_OVERFLOW
+    if signal_power == 0:
+        return NOTE_ZERO_SIGNAL
+    if noise_power == 0:
+        return NOTE_NO_ERROR
+    return None
 
 
 def step_size(range_min: float, range_max: float, bits: int) -> float:

@@ -21,6 +21,8 @@ from compression.quantization.schemes import check_bits, choice
 
 DISTRIBUTIONS: tuple[str, ...] = ("uniform", "normal", "laplace", "outliers")
 MAX_GENERATED = 2_000_000
+MAX_SEED = 2**31 - 1
+"""The largest seed a page field takes (numpy and torch take larger ones)."""
 FLOAT32_EPS = torch.finfo(torch.float32).eps
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
@@ -138,6 +140,36 @@ def parse_bits(text: str) -> list[int]:
     return sorted(set(bits))
 
 
+def is_whole(value: Any) -> bool:
+    """True for a Python or numpy integer (not a bool)."""
+    return not isinstance(value, bool) and isinstance(value, int | np.integer)
+
+
+def shown_number(value: Any) -> str:
+    """A typed number as a message quotes it: "1,000,001" for a whole number, repr otherwise."""
+    return f"{int(value):,}" if is_whole(value) else repr(value)
+
+
+def check_count(count: Any, high: int = MAX_GENERATED) -> int:
+    """How many values to generate: a whole number from 1 to `high` (at most MAX_GENERATED). Raises LabError
+    naming the limit ("At most 1,000,000 values")."""
+    high = min(high, MAX_GENERATED)
+    if not is_whole(count):
+        raise LabError("values.count_whole", value=shown_number(count))
+    if count < 1:
+        raise LabError("values.count_low", value=shown_number(count))
+    if count > high:
+        raise LabError("values.count_high", high=high, value=shown_number(count))
+    return int(count)
+
+
+def check_seed(seed: Any) -> int:
+    """A seed typed into a field: a whole number from 0 to MAX_SEED. Raises LabError naming the range."""
+    if not is_whole(seed) or not 0 <= seed <= MAX_SEED:
+        raise LabError("values.seed_range", high=MAX_SEED, value=shown_number(seed))
+    return int(seed)
+
+
 def generate_values(
     distribution: str,
     count: int,
@@ -153,8 +185,7 @@ def generate_values(
     outliers: normal, with a fraction `outlier_fraction` multiplied by `outlier_scale`.
     """
     choice(distribution, DISTRIBUTIONS, "distribution")
-    if isinstance(count, bool) or not isinstance(count, int | np.integer) or not 1 <= count <= MAX_GENERATED:
-        raise ValueError(f"The number of values must be a whole number from 1 to {MAX_GENERATED:,}; got {count!r}.")
+    count = check_count(count)
     if not (math.isfinite(spread) and spread > 0):
         raise ValueError(f"The spread must be a positive number; got {spread!r}.")
     if not 0 <= outlier_fraction <= 1:

@@ -13,16 +13,20 @@ import numpy as np
 import pandas as pd
 import torch
 
+from compression.i18n import LabError
 from compression.quantization.core import (
+    NOTE_NOT_APPLICABLE,
     QParams,
     QuantResult,
     QuantSpec,
+    metric_note,
     one_thread,
     sqnr_db,
+    sqnr_note,
     theoretical_sqnr_db,
 )
 from compression.quantization.formats import FORMATS, quantize_float
-from compression.quantization.inputs import as_tensor
+from compression.quantization.inputs import FLOAT32_MAX, as_tensor, is_whole, shown_number
 from compression.quantization.quantizer import quantize_spec
 from compression.quantization.schemes import MAX_BITS, MIN_BITS, check_bits, get_scheme
 
@@ -30,6 +34,25 @@ from compression.quantization.schemes import MAX_BITS, MIN_BITS, check_bits, get
 def label_for(bits: int) -> str:
     """The column label of an integer bitwidth: "4-bit"."""
     return f"{bits}-bit"
+
+
+SQUARE_LIMIT = math.sqrt(FLOAT32_MAX)
+"""About 1.8e19: a float32 number above this squares beyond float32 (the metrics square in float64)."""
+NOTED_COLUMNS: tuple[str, ...] = (
+    "zero point", "MSE", "max |error|", "mean error", "SQNR (dB)", "Δ²/12", "SQNR from Δ²/12 (dB)",
+)  # fmt: skip
+"""The summary's columns that can hold a figure that is not a finite number, with a note saying why."""
+
+
+def check_page(page: int, pages: int) -> int:
+    """A page number of a table of `pages` pages: a whole number from 1 to `pages` (LabError otherwise)."""
+    if not is_whole(page) or page < 1:
+        raise LabError("values.page_low", value=shown_number(page))
+    if page > pages:
+        raise LabError(
+            "values.page_high_one" if pages == 1 else "values.page_high", pages=pages, value=shown_number(page)
+        )
+    return int(page)
 
 
 def downsample_indices(count: int, max_points: int) -> np.ndarray:
@@ -61,6 +84,28 @@ class Sweep:
     per_channel: bool = False
     float_labels: tuple[str, ...] = ()
     """The labels that are low-bit float formats."""
+    notes: pd.DataFrame | None = None
+    """Same index as `summary`, columns NOTED_COLUMNS: None where the figure is a finite number, else why it
+    is not (core.METRIC_NOTES: "overflow", "zero_signal", "no_error", "not_applicable")."""
+    scale_kinds: dict[str, tuple[str, int]] | None = None
+    """Per label, how its scales are counted, for the summary's "scales" column in any language:
+    ("per_tensor", 1), ("per_channel", channels), or a float format's scaling ("none", 1), ("tensor", 1),
+    ("block", block size)."""
+
+    squares_overflow_float32: bool = False
+    """True when a value or an error is beyond about 1.8e19 (SQUARE_LIMIT), so its square overflows float32:
+    the MSE, the signal power and the SQNR are finite only because they are squared in float64."""
+
+    def notes_by_kind(self) -> dict[str, dict[str, list[str]]]:
+        """The notes regrouped for a message: {note: {column: [labels, in summary order]}}."""
+        grouped: dict[str, dict[str, list[str]]] = {}
+        if self.notes is None:
+            return grouped
+        for column in self.notes.columns:
+            for label, note in self.notes[column].items():
+                if note is not None:
+                    grouped.setdefault(note, {}).setdefault(column, []).append(str(label))
+        return grouped
 
     @property
     def count(self) -> int:
@@ -176,6 +221,32 @@ class Sweep:
         )
 
 
+def _scale_kind(result: QuantResult) -> tuple[str, int]:
+    """How a result's scales are counted (see Sweep.scale_kinds)."""
+    if result.kind == "float":
+        spec = FORMATS.get(result.scheme)
+        block = spec.block_size if spec is not None else 0
+        return (result.calibration, block if result.calibration == "block" else 1)
+    if isinstance(result.scale, torch.Tensor) and result.scale.dim() > 0:
+        return ("per_channel", int(result.scale.numel()))
+    return ("per_tensor", 1)
+
+
+def _summary_notes(result: QuantResult, row: dict[str, Any]) -> dict[str, str | None]:
+    """Why each of the row's NOTED_COLUMNS is not a finite number (None where it is)."""
+    integer = result.kind == "integer"
+    signal = result.signal_power
+    return {
+        "zero point": None if integer else NOTE_NOT_APPLICABLE,
+        "MSE": metric_note(row["MSE"]),
+        "max |error|": metric_note(row["max |error|"]),
+        "mean error": metric_note(row["mean error"]),
+        "SQNR (dB)": sqnr_note(signal, row["MSE"]),
+        "Δ²/12": metric_note(row["Δ²/12"]) if integer else NOTE_NOT_APPLICABLE,
+        "SQNR from Δ²/12 (dB)": sqnr_note(signal, row["Δ²/12"]) if integer else NOTE_NOT_APPLICABLE,
+    }
+
+
 def _summary_row(result: QuantResult, label: str) -> dict[str, Any]:
     per_tensor = not isinstance(result.scale, torch.Tensor)
     scale = float(result.scale) if per_tensor else float(torch.as_tensor(result.scale).mean())
@@ -242,13 +313,27 @@ def sweep(
     flat_values = x.reshape(-1).numpy()
     qparams = {k: r.qparams if r.kind == "integer" and r.axis is None else None for k, r in results.items()}
     used_rounding = next(iter(results.values())).rounding if bit_list else "nearest"
+    rows = [_summary_row(r, k) for k, r in results.items()]
+    notes = pd.DataFrame(
+        [_summary_notes(r, row) for r, row in zip(results.values(), rows, strict=True)],
+        index=pd.Index(list(results), name="format"),
+        columns=list(NOTED_COLUMNS),
+        dtype=object,
+    )
+    notes = notes.where(notes.notna(), None)  # None, never NaN, where a figure is a finite number
     return Sweep(
         values=flat_values,
         labels=tuple(results),
         codes={k: r.q.reshape(-1).numpy() for k, r in results.items()},
         dequantized={k: r.dequantized.reshape(-1).numpy() for k, r in results.items()},
         clipped={k: r.clipped.reshape(-1).numpy() for k, r in results.items()},
-        summary=pd.DataFrame([_summary_row(r, k) for k, r in results.items()]).set_index("format"),
+        summary=pd.DataFrame(rows).set_index("format"),
+        notes=notes,
+        squares_overflow_float32=bool(
+            flat_values.size
+            and max(float(np.abs(flat_values).max()), *(row["max |error|"] for row in rows)) > SQUARE_LIMIT
+        ),
+        scale_kinds={k: _scale_kind(r) for k, r in results.items()},
         qparams=qparams,
         scheme=scheme,
         rounding=used_rounding,
@@ -278,7 +363,8 @@ def error_vs_bits(
     seed: int = 0,
 ) -> pd.DataFrame:
     """Measured MSE and SQNR per bitwidth beside theory: the uniform-noise prediction Δ²/12 (and the SQNR
-    it implies) and the 6.02 dB-per-bit line. Bitwidths the scheme cannot take are skipped."""
+    it implies) and the 6.02 dB-per-bit line. Bitwidths the scheme cannot take are skipped. "note" says why
+    a row's measured MSE or SQNR is not a finite number (core.METRIC_NOTES; None where both are)."""
     x = as_tensor(values).reshape(-1)
     record = get_scheme(scheme)
     rows = []
@@ -298,6 +384,7 @@ def error_vs_bits(
                 "SQNR from Δ²/12 (dB)": sqnr_db(r.signal_power, r.predicted_mse),
                 "6.02 dB per bit": float(theoretical_sqnr_db(b)),
                 "clipped": r.clipped_count,
+                "note": metric_note(r.mse) or sqnr_note(r.signal_power, r.mse),
             }
         )
     return pd.DataFrame(rows)

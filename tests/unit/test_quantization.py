@@ -258,7 +258,9 @@ def test_constant_and_zero_inputs_do_not_divide_by_zero():
                 assert bool(torch.isfinite(r.dequantized).all())
                 assert math.isfinite(r.mse)
     zeros = qz.quantize([0.0, 0.0], 8)
-    assert zeros.scale == qz.FLOAT32_EPS and zeros.mse == 0 and zeros.sqnr_db == math.inf
+    assert zeros.scale == qz.FLOAT32_EPS and zeros.mse == 0
+    # SQNR of an all-zero signal is undefined (there is no signal), not +inf: see test_quantization_metrics.py
+    assert math.isnan(zeros.sqnr_db)
 
 
 def test_parse_values_accepts_commas_spaces_newlines():
@@ -327,7 +329,7 @@ def test_parse_csv_errors(data, message):
         (lambda: qz.quantize_per_channel([1.0, 2.0], 8), "2-D weight"),
         (lambda: qz.parse_bits("4,x"), "'x' is not a whole number"),
         (lambda: qz.parse_bits("0,8"), "from 1 to 16"),
-        (lambda: qz.generate_values("normal", 0), "from 1 to"),
+        (lambda: qz.generate_values("normal", 0), "At least 1 value"),
         (lambda: qz.generate_values("cauchy", 10), "Unknown distribution"),
         (lambda: qz.sweep([1.0], []), "at least one bitwidth"),
     ],
