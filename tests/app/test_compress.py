@@ -221,3 +221,50 @@ def test_lang_zh_shows_the_compress_page_in_chinese(open_page, runs_dir, trained
     headers = json.loads(next(f for f in at.dataframe if "configuration" in f.value.columns).proto.columns)
     assert headers["configuration"]["label"] == "配置"
     assert "Every configuration" not in page_text(at)
+
+
+def _wait(at: AppTest, predicate, timeout: float = 300.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate(at):
+        assert time.monotonic() < deadline, page_text(at)[-2000:]
+        time.sleep(1.0)
+        at.run()
+        assert_no_exception(at)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_deploy_runs_as_a_queued_job_then_shows_table_chart_verdict_and_downloads(
+    open_page, runs_dir, trained, monkeypatch, lang
+):
+    """Issue 18: "Export and measure" queues a benchmark job (real ONNX Runtime in the worker process); when it
+    ends the page draws its verdict, chart, table and a download per .onnx file, in the visitor's language."""
+    import json
+
+    from compression.i18n import t
+
+    monkeypatch.setenv("COMPRESSION_LAB_TRAIN_THREADS", "1")
+    store_run(runs_dir, trained, f"dep{lang}")
+    at = open_page(PAGE, query={"run": f"dep{lang}", "lang": lang})
+    assert_no_exception(at)
+    assert t("deploy.none_yet", lang) in page_text(at)
+    at.button(key="deploy_run").click().run()
+    assert_no_exception(at)
+    assert at.session_state["_deploy_job"]  # a job of the queue, not a run on the script thread
+    _wait(at, lambda a: any(d.value.shape[0] >= 6 and "file_bytes" in d.value.columns for d in a.dataframe))
+    table = frame_with(at, "file_bytes")
+    assert set(table["format"]) == {"float32", "int8"}
+    assert (table["file_bytes"] > 0).all()
+    downloads = [d.proto.label for d in at.get("download_button")]
+    for model in ("teacher", "student", "baseline"):
+        assert f"{model}-float32.onnx" in downloads and f"{model}-int8.onnx" in downloads, downloads
+    charts = " ".join(json.dumps(json.loads(c.proto.spec), ensure_ascii=False) for c in at.get("plotly_chart"))
+    for title in (t("deploy.chart.latency", lang, batch=1), t("deploy.chart.latency", lang, batch=256),
+                  t("deploy.chart.size", lang)):  # fmt: skip
+        assert title in charts, title
+    verdicts = [str(v.value) for v in [*at.success, *at.warning, *at.info] if "int8" in str(v.value)]
+    assert verdicts, page_text(at)
+    if lang == "zh":
+        assert any("比" in v or "倍" in v for v in verdicts), verdicts
+        assert not any("faster than" in v or "slower than" in v for v in verdicts), verdicts

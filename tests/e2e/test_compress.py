@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -55,7 +56,7 @@ def test_compress_a_stored_run_sweep_chart_verdict(page: Page, server, stored_ru
     screenshot(page, screenshot_dir, "compress")
 
     # Sweep again with int3 added: the verdict and the table follow.
-    bits = page.locator(".st-key-compress_controls [data-testid='stMultiSelect']").nth(1)
+    bits = page.locator(".st-key-compress_controls [data-testid='stMultiSelect']", has_text="Bitwidths (integer)")
     bits.locator("input").click()
     page.get_by_role("option", name="3", exact=True).click()
     page.keyboard.press("Escape")
@@ -93,3 +94,34 @@ def test_compress_reads_on_a_phone_without_sideways_scroll(page: Page, server, s
     page.set_viewport_size({"width": 390, "height": 3600})
     page.wait_for_timeout(500)
     screenshot(page, screenshot_dir, "compress-phone")
+
+
+def test_deploy_a_stored_run_measures_int8_in_onnx_runtime_in_english_and_chinese(page: Page, server, stored_run,
+                                                                                  screenshot_dir):  # fmt: skip
+    """Issue 18 in Chromium: "Export and measure" queues the benchmark; its verdict, chart, table and the .onnx
+    downloads appear when it ends, and the same stored result reads in Chinese."""
+    open_app(page, server, f"compress?run={stored_run}")
+    deploy = page.get_by_role("button", name="Export and measure")
+    deploy.scroll_into_view_if_needed()
+    deploy.click()
+    download = page.locator('[data-testid="stDownloadButton"]', has_text="student-int8.onnx")
+    expect(download).to_be_visible(timeout=300_000)
+    expect(page.locator('[data-testid="stAlert"]', has_text="float32 teacher at batch")).to_be_visible()
+    expect(page.locator(".js-plotly-plot", has_text="accuracy against latency, batch 1").first).to_be_visible()
+    expect(page.locator('[data-testid="stDownloadButton"]', has_text="teacher-float32.onnx")).to_be_visible()
+    assert_no_exception(page)
+    page.set_viewport_size({"width": 1280, "height": 6000})
+    page.wait_for_timeout(500)
+    screenshot(page, screenshot_dir, "compress-deploy")
+    with page.expect_download() as info:
+        download.click()
+    path = info.value.path()
+    assert path is not None and Path(path).stat().st_size > 1000
+    zh = page.context.new_page()
+    zh.set_default_timeout(90_000)
+    open_app(zh, server, f"compress?run={stored_run}&lang=zh")
+    expect(zh.locator('[data-testid="stAlert"]', has_text="float32 教师").first).to_be_visible()
+    expect(zh.locator(".js-plotly-plot", has_text="批大小").first).to_be_visible()
+    assert_no_exception(zh)
+    screenshot(zh, screenshot_dir, "compress-deploy-zh")
+    zh.close()

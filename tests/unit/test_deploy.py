@@ -1,7 +1,7 @@
 """Deploying a stored run: ONNX export (float32, one self-contained file, dynamic batch, [0, 1] inputs), real
 int8 in ONNX Runtime (static QDQ per-channel and dynamic), the benchmark job's seam (events, cancel, result),
 verdicts as data, bad input, and the CLI's --export. Every check runs real ONNX Runtime sessions; no timing
-is asserted (speed is benchmarks/deploy_speed.py's job)."""
+is asserted (speed is benchmarks/deploy.py's job)."""
 
 from __future__ import annotations
 
