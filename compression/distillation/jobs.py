@@ -45,7 +45,7 @@ from typing import Any
 import torch
 
 from compression.device import resolve_device
-from compression.distillation.budget import DEFAULT_GFLOPS_PER_THREAD
+from compression.distillation.budget import DEFAULT_GFLOPS_PER_THREAD, human_duration
 from compression.distillation.job_kinds import JobContext, JobLimits, config_from_payload, kind_of, payload_of
 from compression.distillation.store import RunStore
 from compression.distillation.trainer import (
@@ -57,8 +57,16 @@ from compression.distillation.trainer import (
     train,
 )
 from compression.i18n import LabError
+from compression.i18n import t as _t
 
 LOGGER = logging.getLogger("compression_lab.jobs")
+
+
+def t_en(key: str, **figures: Any) -> str:
+    """A stored message (a job's error) in English, from the catalogue."""
+    return _t(key, "en", **figures)
+
+
 ACTIVE = ("queued", "running")
 FINISHED_KEPT = 30
 
@@ -113,6 +121,10 @@ class _Job:
 
     state: JobSnapshot
     cancel: threading.Event = field(default_factory=threading.Event)
+    estimate_s: float = 0.0
+    """The job's estimated seconds of work (its kind's check), for its deadline."""
+    overran: bool = False
+    """Stopped by its deadline (not by a visitor)."""
 
 
 class QueueFullError(LabError):
@@ -144,6 +156,7 @@ class JobManager:
         max_params: int | None = None,
         max_job_memory_mb: int | None = None,
         max_jobs_per_visitor: int | None = None,
+        deadline_grace_s: float = 60.0,
     ) -> None:
         if executor not in ("thread", "process"):
             raise ValueError(f"executor must be 'thread' or 'process', got {executor!r}.")
@@ -161,6 +174,7 @@ class JobManager:
         self.max_params = max_params
         self.max_job_memory_mb = max_job_memory_mb
         self.max_jobs_per_visitor = max_jobs_per_visitor
+        self.deadline_grace_s = deadline_grace_s
         self.teacher_cache = teacher_cache if teacher_cache is not None else TeacherCache(store.runs_dir / "teachers")
         self._trainer = trainer
         self.executor = executor
@@ -222,7 +236,7 @@ class JobManager:
         """Validate, store as "queued" and enqueue. ValueError (bad value, too much work, missing dataset,
         this visitor's limit, full queue) before any job exists. `privileged` (the presenter) skips the
         per-visitor limit."""
-        self.check(config)
+        estimate = self.check(config)
         kind = kind_of(config)
         label = kind.describe(config)
         device = str(resolve_device(label["device"]))
@@ -244,7 +258,7 @@ class JobManager:
                 kind=kind.name, label=label,
             )  # fmt: skip
             kind.store(self.store).create_run(state.id, config.to_dict(), owner=owner, device=device)
-            job = _Job(state)
+            job = _Job(state, estimate_s=float(estimate or 0.0))
             self._jobs[state.id] = job
             self._queues.setdefault(device, collections.deque()).append(state.id)
             self._touch(job)
@@ -410,7 +424,34 @@ class JobManager:
                 self._wakeup.notify_all()
             self._run(job)
 
+    def deadline_s(self, job: _Job) -> float | None:
+        """Seconds a job may run before it is stopped: well past its estimate (3×) and past the server's job
+        limit, plus a grace; None when the server sets no limit. It catches a job whose estimate was wrong (a
+        slow device, a loaded machine) before it holds the room's queue for good."""
+        if self.max_job_seconds is None:
+            return None
+        return max(3.0 * job.estimate_s, self.max_job_seconds) + self.deadline_grace_s
+
     def _run(self, job: _Job) -> None:
+        """Run the job under its deadline (see `deadline_s`): past it, the job is stopped and fails with a message."""
+        deadline = self.deadline_s(job)
+        timer = None
+        if deadline is not None:
+
+            def overrun() -> None:
+                job.overran = True
+                job.cancel.set()
+
+            timer = threading.Timer(deadline, overrun)
+            timer.daemon = True
+            timer.start()
+        try:
+            self._run_job(job)
+        finally:
+            if timer is not None:
+                timer.cancel()
+
+    def _run_job(self, job: _Job) -> None:
         store = kind_of(job.state.config).store(self.store)
         pending: list[dict[str, Any]] = []
         last_flush = [time.monotonic()]
@@ -471,7 +512,11 @@ class JobManager:
         except TrainingCancelled:
             self._safe_flush(flush)
             with self._lock:
-                self._finish(job, "cancelled", "Cancelled while training.")
+                if job.overran:
+                    self._finish(job, "failed", t_en("errors.jobs.deadline", estimate=human_duration(job.estimate_s),
+                                                      ran=human_duration(self.deadline_s(job))))  # fmt: skip
+                else:
+                    self._finish(job, "cancelled", "Cancelled while training.")
         except (ValueError, TrainingError) as exc:
             self._safe_flush(flush)
             with self._lock:

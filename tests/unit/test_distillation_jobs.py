@@ -440,3 +440,29 @@ def test_an_identical_finished_run_is_found_and_a_different_seed_or_an_unfinishe
         assert manager.identical(replace(TINY, alpha=0.5)) is None
     finally:
         manager.shutdown()
+
+
+def test_a_job_running_far_past_its_estimate_is_stopped_with_a_message(store):
+    """The deadline: 3× the estimate or the server's job limit, plus a grace. A trainer that never finishes (a
+    wrong estimate, a stuck device) is stopped and fails with a message naming both figures."""
+
+    def never_finishes(config, *, should_stop, **kwargs):
+        while not should_stop():
+            threading.Event().wait(0.02)
+        from compression.distillation.trainer import TrainingCancelled
+
+        raise TrainingCancelled
+
+    manager = make_manager(store, trainer=never_finishes, executor="thread", max_job_seconds=600.0,
+                           deadline_grace_s=30.0)  # fmt: skip
+    assert manager.deadline_s(type("J", (), {"estimate_s": 400.0})()) == 1230.0  # 3 × 400 + 30
+    assert manager.deadline_s(type("J", (), {"estimate_s": 10.0})()) == 630.0  # the limit + 30
+    manager.deadline_s = lambda job: 0.3  # a test-sized deadline
+    try:
+        job = manager.submit(TINY, owner="a")
+        done = manager.wait(job.id, timeout=60)
+        assert done.status == "failed", done.status
+        assert "Stopped: this job ran" in done.error and "well past its estimate" in done.error
+        assert store.run_status(job.id) == "failed"
+    finally:
+        manager.shutdown()
