@@ -264,6 +264,7 @@ with st.container(border=True, key="compress_controls"):
             selection_mode="multi",
             format_func={r: role_title(r) for r in ptq.ROLES}.get,
             key="compress_models",
+            wrap=True,  # directly in a column pills would scroll sideways, cut at the column's edge
         )
         or []
     )

@@ -157,20 +157,20 @@ def history_columns() -> dict:
     column (two runs that differ only by it would look the same)."""
     text = st.column_config.TextColumn
     return {
-        "id": text(width=105, pinned=True),
+        "id": text(width=100, pinned=True),
         "created": None,
-        "status": text(t("distillation.history.status"), width=85),
-        "dataset": text(t("distillation.history.dataset"), width=95),
+        "status": text(t("distillation.history.status"), width=80),
+        "dataset": text(t("distillation.history.dataset"), width=85),
         "teacher": None,
-        "student": text(t("distillation.history.student"), width=115),
-        "epochs": st.column_config.NumberColumn(t("distillation.history.epochs"), width=60),
+        "student": text(t("distillation.history.student"), width=110),
+        "epochs": st.column_config.NumberColumn(t("distillation.history.epochs"), width=55),
         "T": st.column_config.NumberColumn(width=45, format="%g"),
         "alpha": st.column_config.NumberColumn(width=50, format="%g"),
-        "seed": st.column_config.NumberColumn(t("distillation.history.seed"), width=50),
+        "seed": st.column_config.NumberColumn(t("distillation.history.seed"), width=45),
         "teacher %": None,
         **{
             v.history_column: st.column_config.NumberColumn(
-                history_column_label(v.history_column), format="%.2f", width=85
+                history_column_label(v.history_column), format="%.2f", width=80
             )
             for v in VARIANTS.values()
         },

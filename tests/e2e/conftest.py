@@ -198,3 +198,36 @@ def screenshot(page: Page, directory: Path, name: str) -> Path:
     path = directory / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+STORED_RUN_ID = "e2ecompress"
+
+
+@pytest.fixture
+def stored_run(server) -> str:
+    """A real short finished run in the store the server reads (COMPRESSION_LAB_RUNS_DIR of the session),
+    trained once per session: the Compress page and its layout cases need one whatever order tests run in."""
+    import torch
+
+    from compression.distillation.store import RunStore
+    from compression.distillation.trainer import TrainConfig, train
+
+    store = RunStore(os.environ["COMPRESSION_LAB_RUNS_DIR"])
+    if store.get_run(STORED_RUN_ID) is None:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            config = TrainConfig(
+                dataset="digits", teacher="article-teacher", student="article-student", epochs=60, teacher_epochs=60,
+                device="cpu",
+            )  # fmt: skip
+            result = train(config)
+        finally:
+            torch.set_num_threads(threads)
+        store.create_run(STORED_RUN_ID, result.config)
+        store.add_metrics(STORED_RUN_ID, result.history)
+        summary = result.to_json()
+        summary.pop("history")
+        store.finish(STORED_RUN_ID, summary, result.weights)
+    store.close()
+    return STORED_RUN_ID

@@ -3,38 +3,12 @@ see the chart and the verdict, open a layer in the playground, and read the page
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-import pytest
-import torch
 from playwright.sync_api import Page, expect
 
-from compression.distillation.store import RunStore
-from compression.distillation.trainer import TrainConfig, train
 from tests.e2e.conftest import assert_no_exception, open_app, open_via_sidebar, screenshot, wait_for_app
-
-RUN_ID = "e2ecompress"
-
-
-@pytest.fixture(scope="module")
-def stored_run(server) -> str:
-    """A real short run, written to the store the server reads (COMPRESSION_LAB_RUNS_DIR of the session)."""
-    torch.set_num_threads(1)
-    config = TrainConfig(
-        dataset="digits", teacher="article-teacher", student="article-student", epochs=60, teacher_epochs=60,
-        device="cpu",
-    )  # fmt: skip
-    result = train(config)
-    store = RunStore(os.environ["COMPRESSION_LAB_RUNS_DIR"])
-    if store.get_run(RUN_ID) is None:
-        store.create_run(RUN_ID, result.config)
-        store.add_metrics(RUN_ID, result.history)
-        summary = result.to_json()
-        summary.pop("history")
-        store.finish(RUN_ID, summary, result.weights)
-    return RUN_ID
 
 
 def test_compress_a_stored_run_sweep_chart_verdict(page: Page, server, stored_run, screenshot_dir):
