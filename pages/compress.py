@@ -75,6 +75,15 @@ def run_sensitivity(_loaded: ptq.StoredRunModels, key: tuple, role: str, config:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def storage(_loaded: ptq.StoredRunModels, key: tuple, role: str, config: ptq.PTQConfig) -> tuple[pd.DataFrame, int]:
+    """Where the bytes go: one quantization per (run, model, configuration), shared by every rerun (it was
+    quantized again on every render)."""
+    with qz.single_threaded():
+        q = ptq.quantize_model(_loaded.models[role], config)
+    return q.storage_table(), q.size_bytes
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
 def layer_sweep(
     _loaded: ptq.StoredRunModels, key: tuple, role: str, layer: str, bits: int, scheme: str, calibration: str
 ):
@@ -410,11 +419,11 @@ if l2.button(tx("playground"), icon=":material/open_in_new:", key="compress_to_p
 
 with st.expander(tx("storage")):
     st.caption(tx("storage_caption"))
-    q = ptq.quantize_model(loaded.models[sens_role], sens_config)
+    storage_table, storage_bytes = storage(loaded, cache_key, sens_role, sens_config)
     storage_columns = ["name", "kind", "quantized", "weights", "code_bytes", "scale_count", "scale_bytes",
                        "zero_point_bytes", "float_values", "float_bytes", "total_bytes", "note"]  # fmt: skip
     st.dataframe(
-        q.storage_table()[storage_columns],
+        storage_table[storage_columns],
         hide_index=True, width="stretch", key="compress_storage",
         column_config={c: st.column_config.Column(tx(f"col.{c}")) for c in storage_columns},
     )  # fmt: skip
@@ -423,7 +432,7 @@ with st.expander(tx("storage")):
             "storage_total",
             model=role_title(sens_role),
             config=sens_config.label,
-            bytes=q.size_bytes,
+            bytes=storage_bytes,
             float_bytes=ptq.float_size_bytes(loaded.models[sens_role]),
         )
     )

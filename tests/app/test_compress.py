@@ -268,3 +268,26 @@ def test_deploy_runs_as_a_queued_job_then_shows_table_chart_verdict_and_download
     if lang == "zh":
         assert any("比" in v or "倍" in v for v in verdicts), verdicts
         assert not any("faster than" in v or "slower than" in v for v in verdicts), verdicts
+
+
+def test_a_rerun_with_the_same_inputs_quantizes_nothing_again(open_page, runs_dir, trained, monkeypatch):
+    """Issue 16: the page quantized the same model and configuration up to three times per render (the sweep,
+    the sensitivity and the uncached storage expander). Every quantization is cached per input now."""
+    from compression import ptq
+    from compression.ptq import core
+
+    store_run(runs_dir, trained, "cached1")
+    at = open_page(PAGE, query={"run": "cached1"})
+    assert_no_exception(at)
+    calls = []
+    real = core.quantize_model
+
+    def counting(*args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else kwargs.get("config"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(core, "quantize_model", counting)
+    monkeypatch.setattr(ptq, "quantize_model", counting)
+    at.run()
+    assert_no_exception(at)
+    assert calls == [], f"{len(calls)} quantizations on a rerun with unchanged inputs"
