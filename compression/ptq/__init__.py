@@ -9,3 +9,7 @@ from compression.ptq import core as _core
 
 globals().update({name: value for name, value in vars(_core).items() if not name.startswith("_")})
 __all__ = list(_core.__all__)
+
+
+def __getattr__(name: str):  # noqa: ANN202 - ROLES, ROLE_TITLES: read from the variants registry when asked
+    return getattr(_core, name)

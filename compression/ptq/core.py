@@ -45,13 +45,32 @@ GRANULARITY_CHOICES: tuple[str, ...] = (*GRANULARITIES, "both")
 """What the compress page (and its ?granularity= link) offers: one granularity, or both side by side."""
 CALIBRATIONS: tuple[str, ...] = ("minmax", "percentile", "mse")
 MIN_BITS, MAX_BITS = 2, 8
-ROLES: tuple[str, ...] = ("teacher", "student", "baseline", "smoothing")
-ROLE_TITLES = {
-    "teacher": "Teacher",
-    "student": "Distilled student",
-    "baseline": "Baseline student",
-    "smoothing": "Label-smoothing student",
-}
+# The models of a run and their titles come from the one registry of student variants
+# (compression/distillation/variants.py): a registered variant is quantized and listed here too. `ROLES` and
+# `ROLE_TITLES` are read when asked (module __getattr__ below), so a variant registered later is included.
+
+
+def roles() -> tuple[str, ...]:
+    """Every model a run may have, in display order: the teacher, then each registered student variant."""
+    from compression.distillation.variants import roles as variant_roles
+
+    return variant_roles()
+
+
+def role_titles() -> dict[str, str]:
+    from compression.distillation.variants import title
+
+    return {role: title(role) for role in roles()}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ROLES":
+        return roles()
+    if name == "ROLE_TITLES":
+        return role_titles()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 QUANTIZED_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv2d)
 SCALE_BYTES = 4
 """Every scale is a float32 (our quantizer computes float32 scales, also for FP4/NF4 block absmax)."""
@@ -656,7 +675,7 @@ def load_run_models(
     store: Any,
     run_id: str,
     *,
-    roles: Sequence[str] = ROLES,
+    roles: Sequence[str] | None = None,
     data_dir: Path | str = "data",
     allow_download: bool = False,
 ) -> StoredRunModels:
@@ -671,9 +690,10 @@ def load_run_models(
         raise PTQError(f"Run {run_id} is {record.status}, not finished: only finished runs have weights to quantize.")
     states: dict[str, dict[str, torch.Tensor]] = {}
     missing: list[str] = []
-    for role in roles:
-        if role not in ROLES:
-            raise ValueError(f"Unknown model {role!r}: choose from {', '.join(ROLES)}.")
+    known = globals()["roles"]()
+    for role in known if roles is None else roles:
+        if role not in known:
+            raise ValueError(f"Unknown model {role!r}: choose from {', '.join(known)}.")
         path = store.weights_path(run_id, role)
         if path is None:
             if role in ("teacher", "student") or (record.results and role in record.results):
@@ -771,7 +791,7 @@ class Verdict:
                 try:
                     title = t(f"compress.role.{values['model']}", lang)
                 except CatalogueError:  # a registered variant the catalogue has no title for
-                    title = ROLE_TITLES.get(values["model"], values["model"])
+                    title = role_titles().get(values["model"], values["model"])
                 values["model"] = title.lower() if lang == "en" else title
             rendered.append(t(f"compress.verdict.{key}", lang, **values))
         if lang == "zh":
@@ -815,7 +835,10 @@ def structured_verdict(frame: pd.DataFrame, granularity: str = "per-channel") ->
         gap = 100 * (t["test_accuracy"] - smallest["test_accuracy"])
         ratio = t["size_bytes"] / smallest["size_bytes"]
         parts.append(
-            ("size_less" if gap >= 0 else "size_more", {"config": at, "model": role, "ratio": ratio, "points": abs(gap)})
+            (
+                "size_less" if gap >= 0 else "size_more",
+                {"config": at, "model": role, "ratio": ratio, "points": abs(gap)},
+            )
         )
     baseline = frame[(frame["model"] == "baseline")]
     if role == "student" and not baseline.empty:
@@ -888,4 +911,3 @@ __all__ = [
     "Verdict",
     "BAD_DROP_POINTS",
 ]
-

@@ -291,3 +291,34 @@ def test_a_rerun_with_the_same_inputs_quantizes_nothing_again(open_page, runs_di
     at.run()
     assert_no_exception(at)
     assert calls == [], f"{len(calls)} quantizations on a rerun with unchanged inputs"
+
+
+def test_a_newly_registered_variant_is_quantized_on_compress(open_page, runs_dir, monkeypatch):
+    """Issue 16: PTQ kept its own role list and titles, so a registered variant never reached Compress. The
+    models and their titles now come from the one registry (compression/distillation/variants.py)."""
+    import torch.nn.functional as F
+
+    from compression.distillation import variants
+    from compression.distillation.variants import VARIANTS, Variant
+
+    fake = Variant("hardonly", "Hard-label student at T=2", "#aa00aa",
+                   lambda logits, y, teacher, config: F.cross_entropy(logits / 2, y))  # fmt: skip
+    monkeypatch.setitem(VARIANTS, "hardonly", fake)
+    assert "hardonly" in variants.roles()
+    config = TrainConfig(dataset="digits", teacher="article-teacher", student="article-student", epochs=3,
+                         teacher_epochs=3, device="cpu")  # fmt: skip
+    result = train(config)
+    assert "hardonly" in result.weights
+    summary = result.to_json()
+    summary.pop("history")
+    store = RunStore(runs_dir)
+    store.create_run("fakevar", result.config)
+    store.finish("fakevar", summary, result.weights)
+    at = open_page(PAGE, query={"run": "fakevar"})
+    assert_no_exception(at)
+    pills = at.pills(key="compress_models")
+    assert "hardonly" in pills.options or "Hard-label student at T=2" in pills.options, pills.options
+    at.pills(key="compress_models").set_value(["student", "hardonly"]).run()
+    assert_no_exception(at)
+    text = page_text(at) + " ".join(str(d.value.to_dict()) for d in at.dataframe)
+    assert "Hard-label student at T=2" in text, text[:3000]  # its rows in the table, by its registered title
