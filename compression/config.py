@@ -85,6 +85,9 @@ class Settings:
     """Secret that makes a visitor the presenter (COMPRESSION_LAB_PRESENTER_KEY); None: only localhost is."""
     max_sweep_cells: int = 72
     """Most students one sweep trains at once, cells × seeds with controls (COMPRESSION_LAB_MAX_SWEEP_CELLS)."""
+    cpu_workers: int = 1
+    """Jobs that run side by side on the CPU, each in its own worker process of `train_threads` threads
+    (COMPRESSION_LAB_CPU_WORKERS); a 32-core server might use 8 workers of 4 threads."""
 
     def __repr__(self) -> str:  # never print the presenter key
         fields = {k: v for k, v in self.__dict__.items() if k != "presenter_key"}
@@ -115,4 +118,5 @@ class Settings:
             max_jobs_per_visitor=_env_int("MAX_JOBS_PER_VISITOR", 2),
             presenter_key=os.environ.get(ENV_PREFIX + "PRESENTER_KEY", "").strip() or None,
             max_sweep_cells=_env_int("MAX_SWEEP_CELLS", 72),
+            cpu_workers=_env_int("CPU_WORKERS", 1),
         )

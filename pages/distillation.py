@@ -610,7 +610,11 @@ def queue_panel(manager: JobManager, visitor: str) -> None:
     active = [j for j in jobs if j.active]
     recent = [j for j in jobs if not j.active][:5]
     with st.container(border=True, key="distill_queue"):
-        st.markdown(t("distillation.queue.heading", active=len(active)))
+        workers = getattr(manager, "cpu_workers", 1)
+        if workers > 1:
+            st.markdown(t("distillation.queue.heading_cpu_workers", active=len(active), workers=workers))
+        else:
+            st.markdown(t("distillation.queue.heading", active=len(active)))
         if not active and not recent:
             st.caption(t("distillation.queue.empty"))
         for job in active + recent:

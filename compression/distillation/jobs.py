@@ -157,6 +157,7 @@ class JobManager:
         max_job_memory_mb: int | None = None,
         max_jobs_per_visitor: int | None = None,
         deadline_grace_s: float = 60.0,
+        cpu_workers: int = 1,
     ) -> None:
         if executor not in ("thread", "process"):
             raise ValueError(f"executor must be 'thread' or 'process', got {executor!r}.")
@@ -175,6 +176,11 @@ class JobManager:
         self.max_job_memory_mb = max_job_memory_mb
         self.max_jobs_per_visitor = max_jobs_per_visitor
         self.deadline_grace_s = deadline_grace_s
+        if cpu_workers < 1:
+            raise ValueError(f"cpu_workers must be 1 or more, got {cpu_workers}.")
+        self.cpu_workers = cpu_workers
+        """Jobs that run side by side on the CPU, each in its own worker of `train_threads` threads
+        (COMPRESSION_LAB_CPU_WORKERS); every other device runs one job at a time."""
         self.teacher_cache = teacher_cache if teacher_cache is not None else TeacherCache(store.runs_dir / "teachers")
         self._trainer = trainer
         self.executor = executor
@@ -210,6 +216,7 @@ class JobManager:
             max_params=getattr(settings, "max_params", None),
             max_job_memory_mb=memory,
             max_jobs_per_visitor=getattr(settings, "max_jobs_per_visitor", None),
+            cpu_workers=getattr(settings, "cpu_workers", 1),
         )
 
     # --- visitors ------------------------------------------------------------------------------------------
@@ -239,7 +246,7 @@ class JobManager:
         estimate = self.check(config)
         kind = kind_of(config)
         label = kind.describe(config)
-        device = str(resolve_device(label["device"]))
+        device = self._place(label["device"])
         with self._lock:
             if self._closed:
                 raise LabError("jobs.shutting_down")
@@ -274,6 +281,23 @@ class JobManager:
             return None
         return self.store.find_done_run(config.to_dict())
 
+    def slots(self, device: str) -> int:
+        """How many jobs `device` runs at once: `cpu_workers` on the CPU, one on an accelerator."""
+        return self.cpu_workers if device.startswith("cpu") else 1
+
+    def _place(self, requested: str) -> str:
+        """The device a job waits for. "auto" on a server with several CUDA devices goes to the one with the
+        fewest jobs queued or running (the first such one): every device busy; a named device is kept."""
+        device = str(resolve_device(requested))
+        if (requested or "auto").strip().lower() != "auto" or not device.startswith("cuda"):
+            return device
+        count = torch.cuda.device_count()
+        if count <= 1:
+            return device
+        with self._lock:
+            load = collections.Counter(j.state.device for j in self._jobs.values() if j.state.active)
+        return min((f"cuda:{i}" for i in range(count)), key=lambda d: (load[d], int(d.split(":")[1])))
+
     def starts_at_once(self, job_id: str) -> bool:
         """Whether a queued job is next on a device where nothing else runs (it is starting, not waiting)."""
         with self._lock:
@@ -282,8 +306,12 @@ class JobManager:
                 return False
             if job.state.status == "running":
                 return True
-            busy = any(j.state.status == "running" and j.state.device == job.state.device for j in self._jobs.values())
-            return job.state.status == "queued" and self._position(job) == 1 and not busy
+            running = sum(
+                1 for j in self._jobs.values() if j.state.status == "running" and j.state.device == job.state.device
+            )
+            free = self.slots(job.state.device) - running
+            position = self._position(job)
+            return job.state.status == "queued" and position is not None and position <= free
 
     def cancel(self, job_id: str, requester: str | None = None, privileged: bool = False) -> bool:
         """Cancel a queued job at once, or ask a running one to stop after its current step.
@@ -374,11 +402,15 @@ class JobManager:
         )
 
     def _ensure_worker(self, device: str) -> None:
-        worker = self._workers.get(device)
-        if worker is None or not worker.is_alive():
-            worker = threading.Thread(target=self._work, args=(device,), name=f"distill-worker-{device}", daemon=True)
-            self._workers[device] = worker
-            worker.start()
+        """One worker thread per slot of `device` (`slots`), each with its own worker process."""
+        for slot in range(self.slots(device)):
+            name = device if slot == 0 else f"{device}#{slot}"
+            worker = self._workers.get(name)
+            if worker is None or not worker.is_alive():
+                worker = threading.Thread(target=self._work, args=(device, name), name=f"distill-worker-{name}",
+                                          daemon=True)  # fmt: skip
+                self._workers[name] = worker
+                worker.start()
 
     def _finish(self, job: _Job, status: str, error: str | None = None) -> None:
         """Called with the lock held."""
@@ -406,7 +438,7 @@ class JobManager:
             self._jobs.pop(old.state.id, None)
         self._wakeup.notify_all()
 
-    def _work(self, device: str) -> None:
+    def _work(self, device: str, slot: str | None = None) -> None:
         while True:
             with self._lock:
                 queue = self._queues.setdefault(device, collections.deque())
@@ -422,7 +454,7 @@ class JobManager:
                 job.state.started_at = time.time()
                 self._touch(job)
                 self._wakeup.notify_all()
-            self._run(job)
+            self._run(job, slot or device)
 
     def deadline_s(self, job: _Job) -> float | None:
         """Seconds a job may run before it is stopped: well past its estimate (3×) and past the server's job
@@ -432,7 +464,7 @@ class JobManager:
             return None
         return max(3.0 * job.estimate_s, self.max_job_seconds) + self.deadline_grace_s
 
-    def _run(self, job: _Job) -> None:
+    def _run(self, job: _Job, slot: str | None = None) -> None:
         """Run the job under its deadline (see `deadline_s`): past it, the job is stopped and fails with a message."""
         deadline = self.deadline_s(job)
         timer = None
@@ -446,12 +478,12 @@ class JobManager:
             timer.daemon = True
             timer.start()
         try:
-            self._run_job(job)
+            self._run_job(job, slot or job.state.device)
         finally:
             if timer is not None:
                 timer.cancel()
 
-    def _run_job(self, job: _Job) -> None:
+    def _run_job(self, job: _Job, slot: str) -> None:
         store = kind_of(job.state.config).store(self.store)
         pending: list[dict[str, Any]] = []
         last_flush = [time.monotonic()]
@@ -483,9 +515,9 @@ class JobManager:
         try:
             store.set_status(state.id, "running")
             if self.executor == "process":
-                runner = self._runners.get(state.device)
+                runner = self._runners.get(slot)  # one worker process per slot
                 if runner is None:
-                    runner = self._runners[state.device] = _ProcessRunner(self)
+                    runner = self._runners[slot] = _ProcessRunner(self)
                 summary, weights = runner.run(job, on_event)
             else:
                 if state.device.startswith("cpu"):

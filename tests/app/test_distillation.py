@@ -391,3 +391,13 @@ def test_an_identical_finished_run_opens_at_once_and_training_again_is_a_choice(
     assert_no_exception(again)
     assert again.session_state["distill_job"] not in (job_id, other.session_state["distill_job"])
     assert not [i for i in again.info if "already stored" in str(i.value)]
+
+
+def test_the_queue_says_how_many_jobs_the_cpu_runs_at_once(open_page, monkeypatch):
+    monkeypatch.setenv("COMPRESSION_LAB_CPU_WORKERS", "2")
+    at = open_page(PAGE)
+    assert_no_exception(at)
+    assert "2 jobs at a time on the CPU" in page_text(at)
+    monkeypatch.setenv("COMPRESSION_LAB_CPU_WORKERS", "0")
+    bad = open_page(PAGE)
+    assert "COMPRESSION_LAB_CPU_WORKERS must be at least 1" in page_text(bad)  # a message, not a traceback

@@ -469,3 +469,45 @@ def test_a_job_running_far_past_its_estimate_is_stopped_with_a_message(store):
         assert store.run_status(job.id) == "failed"
     finally:
         manager.shutdown()
+
+
+def test_cpu_workers_run_jobs_side_by_side_and_the_rest_wait_in_order(store):
+    """COMPRESSION_LAB_CPU_WORKERS=2: two jobs train at once on the CPU, the third waits at position 1 and
+    starts when one finishes. The default (1) keeps one job at a time."""
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated, cpu_workers=2)
+    try:
+        jobs = [manager.submit(replace(TINY, seed=s), owner=f"v{s}") for s in (1, 2, 3)]
+        wait_until_running(manager, jobs[0].id)
+        wait_until_running(manager, jobs[1].id)
+        assert manager.snapshot(jobs[2].id).status == "queued" and manager.snapshot(jobs[2].id).position == 1
+        assert manager.starts_at_once(jobs[1].id) and not manager.starts_at_once(jobs[2].id)
+        assert sorted(gated.started) == [1, 2]
+        gated.gate.set()
+        for job in jobs:
+            assert manager.wait(job.id, timeout=120).status == "done"
+    finally:
+        gated.gate.set()
+        manager.shutdown()
+    with pytest.raises(ValueError, match="cpu_workers"):
+        make_manager(store, cpu_workers=0)
+
+
+def test_auto_goes_to_the_least_busy_cuda_device_and_a_named_one_is_kept(store, monkeypatch):
+    """Every device of a server busy: with 3 CUDA devices (mocked: none here), "auto" jobs spread over them;
+    a job pinned to cuda:2 waits for cuda:2."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 3)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated)
+    try:
+        placed = [manager.submit(replace(TINY, seed=s, device="auto"), owner=f"v{s}").device for s in (1, 2, 3, 4)]
+        assert placed == ["cuda:0", "cuda:1", "cuda:2", "cuda:0"]
+        pinned = manager.submit(replace(TINY, seed=9, device="cuda:2"), owner="v9")
+        assert pinned.device == "cuda:2"
+    finally:
+        for job in manager.jobs():
+            manager.cancel(job.id)
+        gated.gate.set()
+        manager.shutdown()
