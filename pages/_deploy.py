@@ -23,8 +23,7 @@ from compression.deploy.bench import DEFAULT_BATCH_SIZES, DEFAULT_FORMATS, DEFAU
 from compression.deploy.job import export_bytes
 from compression.deploy.report import onnx_snippet, result_frame
 from compression.deploy.verdict import verdict_text
-from compression.i18n import CatalogueError
-from pages._shared import error_text, escape_markdown, lang, show_error, t
+from pages._shared import error_text, escape_markdown, lang, model_title, show_error, t
 
 MODEL_COLORS = {"teacher": "#444b59", "student": "#2f6fdf", "baseline": "#e07b00", "smoothing": "#2a9d5b"}
 FORMAT_SYMBOLS = {"float32": "circle", "int8": "diamond"}
@@ -35,11 +34,7 @@ def tx(key: str, /, **fmt: object) -> str:
     return t(f"deploy.{key}", **fmt)
 
 
-def role_title(role: str) -> str:
-    try:
-        return t(f"compress.role.{role}")
-    except CatalogueError:
-        return role
+role_title = model_title
 
 
 def benchmark_payload(run_id: str, quant_mode: str) -> dict[str, Any]:

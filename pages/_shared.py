@@ -389,6 +389,14 @@ def t_or(key: str, fallback: str, **fmt: object) -> str:
         return fallback
 
 
+def model_title(role: str) -> str:
+    """A run's model (teacher, student, a variant) in the visitor's language (`compress.role.*`); a role the
+    catalogue does not know keeps its registered title (compression/distillation/variants.py)."""
+    from compression.distillation.variants import title
+
+    return t_or(f"compress.role.{role}", title(role))
+
+
 def job_message(job) -> str:  # noqa: ANN001 - a compression.distillation.jobs.JobSnapshot
     """A job's live status line in the visitor's language (its message key), else as the library wrote it."""
     key = getattr(job, "message_key", "")

@@ -18,10 +18,19 @@ from compression import quantization as qz
 from compression.config import Settings
 from compression.distillation.store import RunStore
 from compression.formats import FORMATS
-from compression.i18n import CatalogueError
 from pages._charts import histogram_figure
 from pages._deploy import deploy_section
-from pages._shared import get_manager, is_presenter, lang, query_param, require_router, show_error, t, visitor_id
+from pages._shared import (
+    get_manager,
+    is_presenter,
+    lang,
+    model_title,
+    query_param,
+    require_router,
+    show_error,
+    t,
+    visitor_id,
+)
 
 
 def tx(key: str, /, **fmt: object) -> str:
@@ -29,12 +38,7 @@ def tx(key: str, /, **fmt: object) -> str:
     return t(f"compress.{key}", **fmt)
 
 
-def role_title(role: str) -> str:
-    """A model's role in the visitor's language (a role the catalogue does not know keeps its library title)."""
-    try:
-        return tx(f"role.{role}")
-    except CatalogueError:
-        return ptq.ROLE_TITLES.get(role, role)
+role_title = model_title  # pages._shared: one title per model for Compress and Deploy
 
 
 MODEL_COLORS = {"teacher": "#444b59", "student": "#2f6fdf", "baseline": "#e07b00", "smoothing": "#2a9d5b"}

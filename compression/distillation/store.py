@@ -489,16 +489,14 @@ class SweepRecord:
     history: pd.DataFrame
 
 
-class SweepStore:
-    """Sweeps in the run store's database; weights of the best student under weights/<sweep id>/best.safetensors.
+class _TableView:
+    """A view of the run store's database for one table of jobs (`TABLE`): sweeps, other job kinds. It shares
+    the run store's connection and storage guard, and writes status the way the run store does."""
 
-    Its writing methods have the run store's names (create_run, set_status, add_metrics, finish), so the job
-    queue records a sweep job exactly as it records a run.
-    """
+    TABLE = ""
 
     def __init__(self, runs: RunStore) -> None:
         self.runs = runs
-        self._create()
 
     @property
     def runs_dir(self) -> Path:
@@ -506,6 +504,30 @@ class SweepStore:
 
     def _forget_connection(self) -> None:
         self.runs._forget_connection()
+
+    @_guarded
+    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        if status not in STATUSES:
+            raise ValueError(f"Unknown status {status!r}.")
+        with self.runs._conn() as conn:
+            conn.execute(
+                f"UPDATE {self.TABLE} SET status=?, error=COALESCE(?, error), updated_at=? WHERE id=?",
+                (status, error, time.time(), run_id),
+            )
+
+
+class SweepStore(_TableView):
+    """Sweeps in the run store's database; weights of the best student under weights/<sweep id>/best.safetensors.
+
+    Its writing methods have the run store's names (create_run, set_status, add_metrics, finish), so the job
+    queue records a sweep job exactly as it records a run.
+    """
+
+    TABLE = "sweeps"
+
+    def __init__(self, runs: RunStore) -> None:
+        super().__init__(runs)
+        self._create()
 
     @_guarded
     def _create(self) -> None:
@@ -519,16 +541,6 @@ class SweepStore:
             conn.execute(
                 "INSERT INTO sweeps (id, created_at, updated_at, status, owner, device, config) VALUES (?,?,?,?,?,?,?)",
                 (check_run_id(run_id), now, now, "queued", owner, device, json.dumps(config)),
-            )
-
-    @_guarded
-    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
-        if status not in STATUSES:
-            raise ValueError(f"Unknown status {status!r}.")
-        with self.runs._conn() as conn:
-            conn.execute(
-                "UPDATE sweeps SET status=?, error=COALESCE(?, error), updated_at=? WHERE id=?",
-                (status, error, time.time(), run_id),
             )
 
     @_guarded
@@ -687,22 +699,17 @@ CREATE INDEX IF NOT EXISTS jobs_by_kind ON jobs (kind, created_at);
 """
 
 
-class JobStore:
+class JobStore(_TableView):
     """Jobs of one kind that are neither a run nor a sweep (a deploy benchmark, ...) in the run store's database:
     their configuration, status and JSON result. The writing methods have the run store's names, so the queue
     records these jobs as it records a run; `latest` finds the newest finished one for a page."""
 
+    TABLE = "jobs"
+
     def __init__(self, runs: RunStore, kind: str) -> None:
-        self.runs = runs
+        super().__init__(runs)
         self.kind = kind
         self._create()
-
-    @property
-    def runs_dir(self) -> Path:
-        return self.runs.runs_dir
-
-    def _forget_connection(self) -> None:
-        self.runs._forget_connection()
 
     @_guarded
     def _create(self) -> None:
@@ -716,16 +723,6 @@ class JobStore:
                 "INSERT INTO jobs (id, kind, created_at, updated_at, status, owner, device, config) "
                 "VALUES (?,?,?,?,?,?,?,?)",
                 (check_run_id(run_id), self.kind, now, now, "queued", owner, device, json.dumps(config)),
-            )
-
-    @_guarded
-    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
-        if status not in STATUSES:
-            raise ValueError(f"Unknown status {status!r}.")
-        with self.runs._conn() as conn:
-            conn.execute(
-                "UPDATE jobs SET status=?, error=COALESCE(?, error), updated_at=? WHERE id=?",
-                (status, error, time.time(), run_id),
             )
 
     def add_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
