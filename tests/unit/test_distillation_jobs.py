@@ -482,6 +482,10 @@ def test_cpu_workers_run_jobs_side_by_side_and_the_rest_wait_in_order(store):
         wait_until_running(manager, jobs[1].id)
         assert manager.snapshot(jobs[2].id).status == "queued" and manager.snapshot(jobs[2].id).position == 1
         assert manager.starts_at_once(jobs[1].id) and not manager.starts_at_once(jobs[2].id)
+        for _ in range(600):  # "running" is set just before the worker calls the trainer
+            if len(gated.started) == 2:
+                break
+            threading.Event().wait(0.05)
         assert sorted(gated.started) == [1, 2]
         gated.gate.set()
         for job in jobs:
