@@ -1,19 +1,16 @@
-"""A temperature × alpha grid of distilled students trained as one batched (vectorized) model.
+"""A temperature × alpha grid of distilled students: one group of the engine (`engine.train_group`).
 
-Tiny students are bound by per-step overhead, not arithmetic, so K copies of one student architecture train
-together: their weights are stacked along a first axis of size K, an MLP runs as `torch.bmm` over the
-stack (a CNN through `torch.func.vmap` of `functional_call`), one loss per student (`kd_loss_stacked`) is
-summed, and one fused Adam updates every stacked tensor. Adam and the losses act per element or per student,
-so the batched step is mathematically K independent runs: student k gets exactly the gradient of its own loss.
+The group holds, per seed replicate, one distilled student per (T, alpha) cell plus the controls: every other
+variant a run trains (the baseline, the label-smoothing student, any registered variant), each with the loss
+terms its variant declares. They share the teacher (trained or reused from the cache exactly as `trainer.train`
+does), the data split, the architecture and, within one replicate, the initial weights and the batch order.
+Replicate r (0 .. seeds − 1) initialises and shuffles its students as `trainer.train` does with `seed + r`, so
+replicate 0 is the same run as `trainer.train(base)`: its distilled student at (T, alpha) and its controls
+match the trainer's within float tolerance (tests check it).
 
-What the students share: the teacher (trained or reused from the cache exactly as `trainer.train` does), the
-data split, the architecture, and, within one seed replicate, the initial weights and the batch order.
-Seed replicate r (r = 0 .. seeds − 1) initialises and shuffles its students as `trainer.train` does with
-`seed + r`; replicate 0 is therefore the same run as `trainer.train(base)`: its distilled student at (T, α),
-its baseline and label-smoothing students match the trainer's within float tolerance (tests check it).
-
-Each replicate holds one student per grid cell plus two controls: "baseline" (cross-entropy only) and
-"smoothing" (label-smoothed cross-entropy, no teacher), when `controls` is on.
+The group trains stacked (one batched model, `engine.StackedStudents`: tiny students are bound by per-step
+overhead) when the student and the controls allow it, and looped otherwise (a student with dropout, a control
+with a custom loss): the same numbers either way, only the speed differs.
 """
 
 from __future__ import annotations
@@ -28,25 +25,26 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from compression.device import resolve_device
-from compression.distillation.data import DATASETS, TensorData, load_dataset
-from compression.distillation.losses import kd_loss_stacked
+from compression.distillation.data import DATASETS, load_dataset
+from compression.distillation.engine import (  # noqa: F401 - StackedStudents: the sweep's batched model
+    EVAL_CHUNK,
+    Member,
+    StackedStudents,
+    stackable,
+    train_group,
+)
 from compression.distillation.models import build_model, count_params, parse_model
 from compression.distillation.trainer import (
     ProgressEvent,
     TeacherCache,
     TrainConfig,
     TrainingError,
-    _check_finite,
-    _cosine,
-    _logits,
-    make_adam,
     prepare_teacher,
     validate_config,
 )
+from compression.distillation.variants import VARIANTS, Variant, enabled_variants
 
 DEFAULT_TEMPERATURES = (1.0, 2.0, 4.0, 8.0, 16.0)
 DEFAULT_ALPHAS = (0.1, 0.5, 0.9, 1.0)
@@ -55,7 +53,6 @@ DEFAULT_MAX_CELLS = 72
 MAX_SEEDS = 5
 MEMORY_SHARE = 0.5
 """A sweep may use at most this share of the device's free memory (measured when the sweep is checked)."""
-EVAL_CHUNK = 1024
 
 
 def max_sweep_cells() -> int:
@@ -109,23 +106,45 @@ class SweepConfig:
         return cls(base, cells, seeds, controls)
 
     def students(self) -> list[dict[str, Any]]:
-        """One entry per trained student, in stacking order: cells then controls, replicate by replicate."""
+        """One entry per trained student, in group order: cells then controls, replicate by replicate.
+
+        The controls are every variant a run with the base configuration trains besides the distilled student
+        (`variants.enabled_variants`: the baseline, label smoothing when base.label_smoothing > 0, and any
+        registered variant), each with the loss terms it declares."""
         out = []
         for r in range(self.seeds):
             seed = self.base.seed + r
             for t, a in self.cells:
                 out.append({"kind": "distilled", "name": cell_name(t, a), "temperature": t, "alpha": a, "seed": seed})
             if self.controls:
-                out.append({"kind": "baseline", "name": "baseline", "temperature": None, "alpha": 0.0, "seed": seed})
-                if self.base.label_smoothing > 0:
-                    out.append(
-                        {"kind": "smoothing", "name": "smoothing", "temperature": None, "alpha": 0.0, "seed": seed}
-                    )
+                for variant in control_variants(self.base):
+                    terms = variant.terms(self.base) if variant.terms is not None else None
+                    teacher = terms is not None and terms.uses_teacher
+                    out.append({"kind": variant.name, "name": variant.name,
+                                "temperature": terms.temperature if teacher else None,
+                                "alpha": terms.alpha if teacher else 0.0, "seed": seed})  # fmt: skip
         for index, entry in enumerate(out):
             entry["index"] = index
             entry["replicate"] = entry["seed"] - self.base.seed
             entry["model"] = entry["name"] if self.seeds == 1 else f"{entry['name']} s{entry['seed']}"
         return out
+
+    def members(self) -> list[Member]:
+        """The group the engine trains: each student of `students()` with the loss terms of its variant."""
+        out = []
+        for s in self.students():
+            if s["kind"] == "distilled":
+                config, variant = replace(self.base, temperature=s["temperature"], alpha=s["alpha"]), VARIANTS["student"]
+            else:
+                config, variant = self.base, VARIANTS[s["kind"]]
+            out.append(variant.member(config, s["model"], s["replicate"], s["index"], label=s["model"]))
+        return out
+
+    def mode(self) -> str:
+        """"stacked" (one batched model) when the student and every control allow it, else "looped"."""
+        if stackable(self.base.student) is None and all(m.loss is None for m in self.members()):
+            return "stacked"
+        return "looped"
 
     def to_dict(self) -> dict[str, Any]:
         data = self.base.to_dict()
@@ -140,6 +159,11 @@ class SweepConfig:
             controls=self.controls,
         )
         return data
+
+
+def control_variants(base: TrainConfig) -> list[Variant]:
+    """The variants a sweep over `base` trains as controls: every enabled one but the distilled student."""
+    return [v for v in enabled_variants(base) if v.name != "student"]
 
 
 def cell_name(temperature: float, alpha: float) -> str:
@@ -198,16 +222,9 @@ def validate_sweep(
 
 
 def check_architecture(student: str) -> None:
-    """Raise ValueError when the student cannot be trained in the batched form (dropout: per-student randomness)."""
-    spec = parse_model(student, "student")
-    if spec.dropout > 0:
-        raise ValueError(
-            f"The student {student!r} uses dropout, which a batched sweep cannot reproduce student by student "
-            "(each would need its own random mask stream). Choose a student without dropout "
-            "(article-student, mlp-32, cnn-tiny or mlp:H1,H2)."
-        )
-    if spec.kind not in ("mlp", "cnn"):
-        raise ValueError(f"The student kind {spec.kind!r} has no batched form.")
+    """Raise ValueError when the student has no form a sweep can train (every model the lab builds has one:
+    MLPs and CNNs stack, students with dropout train looped)."""
+    parse_model(student, "student")
 
 
 def estimate_memory_bytes(sweep: SweepConfig) -> int:
@@ -281,7 +298,7 @@ class SweepResult:
             "sweep": [row for row in self.cells if row["kind"] == "distilled"],
             "teacher": self.teacher,
         }
-        for kind in ("baseline", "smoothing"):
+        for kind in dict.fromkeys(r["kind"] for r in self.cells if r["kind"] != "distilled"):
             rows = [r for r in self.cells if r["kind"] == kind]
             if rows:
                 out[kind] = {
@@ -445,54 +462,6 @@ def verdict(summary: list[dict[str, Any]]) -> SweepVerdict:
     return result
 
 
-# --- the batched model ----------------------------------------------------------------------------------------
-class StackedStudents:
-    """K students of one architecture as stacked parameters {name: (K, ...)} with a batched forward."""
-
-    def __init__(self, template: nn.Sequential, params: dict[str, torch.Tensor]) -> None:
-        self.template = template
-        self.params = params
-        kinds = {type(m) for m in template}
-        self.is_mlp = kinds <= {nn.Flatten, nn.Linear, nn.ReLU, nn.Dropout}
-        if not self.is_mlp:
-            from torch.func import functional_call, vmap
-
-            def one(p: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-                return functional_call(template, p, (x,))
-
-            self._vmapped = vmap(one, in_dims=(0, 0))
-
-    @classmethod
-    def from_models(cls, models: list[nn.Sequential]) -> StackedStudents:
-        params = {
-            name: torch.stack([dict(m.named_parameters())[name].detach() for m in models]).requires_grad_(True)
-            for name, _ in models[0].named_parameters()
-        }
-        return cls(models[0], params)
-
-    def __call__(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
-        """x: (K, B, C, H, W) -> logits (K, B, classes). `shared`: every student gets the same input, x is
-        (B, C, H, W), and an MLP's first layer is one matrix product with all K weight matrices side by side."""
-        k = next(iter(self.params.values())).shape[0]
-        if not self.is_mlp:
-            return self._vmapped(self.params, x.expand(k, *x.shape) if shared else x)
-        h = x.flatten(1) if shared else x.flatten(2)
-        for name, module in self.template.named_children():
-            if isinstance(module, nn.Linear):
-                weight, bias = self.params[f"{name}.weight"], self.params[f"{name}.bias"]
-                if h.dim() == 2:  # (B, in) @ (in, K·out): one GEMM for the K students
-                    out = weight.shape[1]
-                    h = F.linear(h, weight.reshape(k * out, -1), bias.reshape(-1)).view(-1, k, out).transpose(0, 1)
-                else:
-                    h = torch.bmm(h, weight.transpose(1, 2)) + bias.unsqueeze(1)  # faster than baddbmm here
-            elif isinstance(module, nn.ReLU):
-                h = torch.relu(h)
-        return h
-
-    def state_dict(self, k: int) -> dict[str, torch.Tensor]:
-        return {name: p[k].detach().cpu().clone().contiguous() for name, p in self.params.items()}
-
-
 # --- training -----------------------------------------------------------------------------------------------
 def train_sweep(
     sweep: SweepConfig,
@@ -552,58 +521,14 @@ def _train_sweep(
         config, data, device, steps_per_epoch, teacher_cache, config.epochs * steps_per_epoch, emit, stop
     )
     history: list[dict[str, Any]] = list(teacher_rows)
-    teacher_train_logits = _logits(teacher, data.x_train)
-    teacher_test_pred = _logits(teacher, data.x_test).argmax(1)
-
-    emit(ProgressEvent("status", "students", message=f"Training {k} students as one batch for {config.epochs} epochs",
-                       key="progress.sweep_students", params={"students": k, "epochs": config.epochs}))  # fmt: skip
-    spec = parse_model(config.student, "student")
-    initial = []
-    for r in range(sweep.seeds):
-        torch.manual_seed(config.seed + r + 1)  # as trainer.train with seed + r
-        initial.append(build_model(spec, data.input_shape, data.num_classes).to(device))
-    model = StackedStudents.from_models([initial[s["replicate"]] for s in students])
-    params = list(model.params.values())
-    optimizer = make_adam(params, config.lr, device)
-    scheduler = _cosine(optimizer, config.epochs * steps_per_epoch)
-    orders = [torch.Generator().manual_seed(config.seed + r + 2) for r in range(sweep.seeds)]
-    replicate = torch.tensor([s["replicate"] for s in students], device=device)
-
-    def column(key: str, default: float) -> torch.Tensor:
-        values = [default if s[key] is None else float(s[key]) for s in students]
-        return torch.tensor(values, device=device)
-
-    temperature = column("temperature", 1.0)
-    alpha = column("alpha", 0.0)
-    smoothing = torch.tensor(
-        [config.label_smoothing if s["kind"] == "smoothing" else 0.0 for s in students], device=device
-    )
-    per_student: list[list[dict[str, Any]]] = [[] for _ in students]
-    shared = sweep.seeds == 1  # one batch order: every student sees the same inputs
-
-    for epoch in range(1, config.epochs + 1):
-        perms = torch.stack([torch.randperm(n_train, generator=g) for g in orders]).to(device)  # (R, N)
-        total = torch.zeros(k, device=device)
-        for step, start in enumerate(range(0, n_train, config.batch_size)):
-            idx = perms[:, start : start + config.batch_size][replicate]  # (K, B): each student's batch
-            logits = model(data.x_train[idx[0]], shared=True) if shared else model(data.x_train[idx])
-            losses = kd_loss_stacked(
-                logits, teacher_train_logits[idx], data.y_train[idx], temperature, alpha, smoothing
-            )
-            optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            optimizer.step()
-            scheduler.step()
-            total += losses.detach() * idx.shape[1]
-            progress.step("students", epoch, config.epochs, step, steps_per_epoch)
-        mean_losses = (total / n_train).tolist()
-        for s, mean_loss in zip(students, mean_losses, strict=True):  # as the trainer: never train on NaN
-            _check_finite(mean_loss, s["kind"] if s["kind"] != "distilled" else "student", epoch, s["model"])
-        rows = _evaluate_stacked(model, data, students, epoch, mean_losses, teacher_test_pred)
-        for i, row in enumerate(rows):
-            per_student[i].append(row)
-        history.extend(rows)
-        emit(ProgressEvent("epoch", "students", progress.done / progress.total, epoch, config.epochs, rows=rows))
+    mode = sweep.mode()
+    key = "progress.sweep_students" if mode == "stacked" else "progress.sweep_students_looped"
+    emit(ProgressEvent("status", "students", message=f"Training {k} students as one batch for {config.epochs} epochs"
+                       if mode == "stacked" else f"Training {k} students side by side for {config.epochs} epochs",
+                       key=key, params={"students": k, "epochs": config.epochs}))  # fmt: skip
+    group = train_group(config, sweep.members(), data, teacher, progress, emit, mode=mode)
+    history.extend(group.rows)
+    per_student = group.histories
 
     teacher_last = teacher_rows[-1]
     cells = []
@@ -642,47 +567,9 @@ def _train_sweep(
         device=str(device),
         teacher_from_cache=from_cache,
         seconds=time.perf_counter() - started,
-        weights={"best": model.state_dict(best_index)},
-        stacked={name: p.detach().cpu().clone() for name, p in model.params.items()},
+        weights={"best": group.state_dict(best_index)},
+        stacked={name: torch.stack([group.state_dict(i)[name] for i in range(k)]) for name in group.state_dict(0)},
     )
-
-
-@torch.no_grad()
-def _evaluate_stacked(
-    model: StackedStudents,
-    data: TensorData,
-    students: list[dict[str, Any]],
-    epoch: int,
-    train_losses: list[float],
-    teacher_test_pred: torch.Tensor,
-) -> list[dict[str, Any]]:
-    """Test loss (mean cross-entropy), accuracy and agreement with the teacher's top-1, per student."""
-    k = len(students)
-    n = len(data.y_test)
-    loss_sum = torch.zeros(k, device=data.x_test.device)
-    correct = torch.zeros(k, device=data.x_test.device)
-    agree = torch.zeros(k, device=data.x_test.device)
-    for start in range(0, n, EVAL_CHUNK):
-        x = data.x_test[start : start + EVAL_CHUNK]
-        y = data.y_test[start : start + EVAL_CHUNK]
-        logits = model(x, shared=True)
-        loss_sum += F.cross_entropy(logits.transpose(1, 2), y.expand(k, -1), reduction="none").sum(1)
-        pred = logits.argmax(2)
-        correct += (pred == y).sum(1)
-        agree += (pred == teacher_test_pred[start : start + EVAL_CHUNK]).sum(1)
-    losses, accs, agrees = (loss_sum / n).tolist(), (correct / n).tolist(), (agree / n).tolist()
-    return [
-        {
-            "model": s["model"],
-            "cell": s["index"],
-            "epoch": epoch,
-            "train_loss": float(train_losses[i]),
-            "test_loss": float(losses[i]),
-            "test_accuracy": float(accs[i]),
-            "agreement": float(agrees[i]),
-        }
-        for i, s in enumerate(students)
-    ]
 
 
 # --- for pages: the room's submissions and the frames to draw -------------------------------------------------

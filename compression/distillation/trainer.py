@@ -15,7 +15,6 @@ Progress goes to a callback; `should_stop` is checked between steps. Same seed, 
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import logging
@@ -31,6 +30,21 @@ from torch import nn
 
 from compression.device import resolve_device
 from compression.distillation.data import DATASETS, TensorData, load_dataset
+from compression.distillation.engine import (  # noqa: F401 - the trainer's names for the engine's pieces
+    Group,
+    Progress,
+    ProgressEvent,
+    TrainingCancelled,
+    TrainingError,
+    batches,
+    check_finite,
+    cosine,
+    evaluate,
+    logits_of,
+    make_adam,
+    student_epoch,
+    train_group,
+)
 from compression.distillation.models import (
     TEACHER_PRESETS,
     build_model,
@@ -39,7 +53,7 @@ from compression.distillation.models import (
     shift_batch,
     size_bytes,
 )
-from compression.distillation.variants import VARIANTS, Variant, enabled_variants
+from compression.distillation.variants import VARIANTS, enabled_variants
 from compression.i18n import LabError, Text
 
 LOGGER = logging.getLogger("compression_lab.trainer")
@@ -167,32 +181,6 @@ def sample_passes(config: TrainConfig) -> int:
     """
     n_train = round(DATASETS[config.dataset].train_pool * config.resolved_train_fraction())
     return n_train * (config.resolved_teacher_epochs() + len(enabled_variants(config)) * config.epochs)
-
-
-class TrainingCancelled(Exception):  # noqa: N818 - reads as what happened
-    """Raised inside the trainer when `should_stop()` turns true."""
-
-
-class TrainingError(RuntimeError):
-    """A run failed for a reason the learner can act on (e.g. the GPU ran out of memory)."""
-
-
-@dataclass
-class ProgressEvent:
-    """kind: "status" (a message), "progress" (fraction done, phase, epoch, step) or "epoch" (metrics rows)."""
-
-    kind: str
-    phase: str
-    fraction: float = 0.0
-    epoch: int = 0
-    total_epochs: int = 0
-    step: int = 0
-    steps_per_epoch: int = 0
-    message: str = ""
-    """The status in English (the CLI, logs); `key` and `params` say it in any language (compression/i18n)."""
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    key: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -328,12 +316,6 @@ class TeacherCache:
 
 
 @torch.no_grad()
-def _logits(model: nn.Module, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-    model.eval()
-    return torch.cat([model(x[i : i + chunk]) for i in range(0, len(x), chunk)])
-
-
-@torch.no_grad()
 def _latency_ms(model: nn.Module, x: torch.Tensor, repeats: int = 15) -> float:
     model.eval()
     batch = x[: max(1, len(x))]
@@ -353,48 +335,10 @@ def _latency_ms(model: nn.Module, x: torch.Tensor, repeats: int = 15) -> float:
     return 1000.0 * times[len(times) // 2]
 
 
-def make_adam(params: Any, lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam; the fused kernel on CPU and CUDA (one kernel for all parameters: same update, less Python per step)."""
-    if device.type in ("cpu", "cuda"):
-        try:
-            return torch.optim.Adam(params, lr=lr, fused=True)
-        except (RuntimeError, TypeError):
-            pass
-    return torch.optim.Adam(params, lr=lr)
-
-
-def _cosine(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """lr(t) = lr0 · ½(1 + cos(π t / total_steps))."""
-    return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: 0.5 * (1.0 + math.cos(math.pi * min(step, total_steps) / max(1, total_steps)))
-    )
-
-
-class _Progress:
-    """Counts optimisation steps over the whole run and throttles progress events."""
-
-    def __init__(self, total_steps: int, emit: Callable[[ProgressEvent], None], should_stop: Callable[[], bool]):
-        self.total = max(1, total_steps)
-        self.done = 0
-        self.emit = emit
-        self.should_stop = should_stop
-        self._last = 0.0
-
-    def step(self, phase: str, epoch: int, total_epochs: int, step: int, steps_per_epoch: int) -> None:
-        self.done += 1
-        if self.should_stop():
-            raise TrainingCancelled
-        now = time.monotonic()
-        if now - self._last >= 0.25:
-            self._last = now
-            self.emit(
-                ProgressEvent("progress", phase, self.done / self.total, epoch, total_epochs, step + 1, steps_per_epoch)
-            )
-
-
-def _batches(n: int, batch_size: int, generator: torch.Generator, device: torch.device) -> list[torch.Tensor]:
-    perm = torch.randperm(n, generator=generator).to(device)
-    return list(torch.split(perm, batch_size))
+_logits = logits_of
+_cosine = cosine
+_Progress = Progress
+_batches = batches
 
 
 def train(
@@ -500,45 +444,12 @@ def _train(
         config, data, device, steps_per_epoch, teacher_cache, steps_per_epoch * config.epochs * len(roles), emit, stop
     )
     history: list[dict[str, Any]] = list(teacher_rows)
-    teacher_test_pred = _logits(teacher, data.x_test).argmax(1)
-    teacher_train_logits = None if config.student_augment else _logits(teacher, data.x_train)
-
     emit(ProgressEvent("status", "students", message=f"Training the students for {config.epochs} epochs",
                        key="progress.students", params={"epochs": config.epochs}))  # fmt: skip
-    torch.manual_seed(config.seed + 1)
-    initial = build_model(student_spec, data.input_shape, data.num_classes).to(device)
-    students = {role: copy.deepcopy(initial) for role in roles}
-    optimizers = {role: make_adam(list(students[role].parameters()), config.lr, device) for role in roles}
-    schedulers = {role: _cosine(optimizers[role], config.epochs * steps_per_epoch) for role in roles}
-    order = torch.Generator().manual_seed(config.seed + 2)
-    jitter = torch.Generator().manual_seed(config.seed + 3)
-
-    for epoch in range(1, config.epochs + 1):
-        batches = _batches(n_train, config.batch_size, order, device)
-        x_epoch = data.x_train
-        teacher_epoch_logits = teacher_train_logits
-        if config.student_augment:
-            x_epoch = shift_batch(data.x_train, jitter, data.background)
-            teacher_epoch_logits = _logits(teacher, x_epoch)
-        rows = []
-        for role in roles:
-            model = students[role]
-            mean_loss = student_epoch(
-                model,
-                optimizers[role],
-                schedulers[role],
-                x_epoch,
-                data.y_train,
-                batches,
-                loss_fn=_student_loss(variants[role], config, teacher_epoch_logits),
-                after_step=lambda step, epoch=epoch: progress.step(
-                    "students", epoch, config.epochs, step, steps_per_epoch
-                ),
-            )
-            _check_finite(mean_loss, role, epoch)
-            rows.append(_evaluate(role, model, data, epoch, mean_loss, teacher_test_pred))
-        history.extend(rows)
-        emit(ProgressEvent("epoch", "students", progress.done / progress.total, epoch, config.epochs, rows=rows))
+    members = [variant.member(config) for variant in variants.values()]
+    group = train_group(config, members, data, teacher, progress, emit, mode="looped")
+    history.extend(group.rows)
+    students = {member.name: group.module(i) for i, member in enumerate(members)}
 
     emit(ProgressEvent("status", "measure", message="Measuring size and latency", key="progress.measure"))
     latency_batch = data.x_test[: config.batch_size]
@@ -573,81 +484,12 @@ def _train(
     )
 
 
-LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+def _check_finite(mean_loss: float, role: str, epoch: int) -> None:
+    """Stop when a model's training loss is no longer a number (the engine's check, named by the role's title)."""
+    check_finite(mean_loss, "teacher" if role == "teacher" else VARIANTS[role].title.lower(), epoch)
 
 
-def _student_loss(variant: Variant, config: TrainConfig, teacher_logits: torch.Tensor | None) -> LossFn:
-    """loss(student_logits, targets, batch_indices) of one variant; teacher logits follow the batch's indices."""
-    if variant.uses_teacher:
-        assert teacher_logits is not None
-        return lambda logits, y, idx: variant.loss(logits, y, teacher_logits[idx], config)
-    return lambda logits, y, idx: variant.loss(logits, y, None, config)
-
-
-def _check_finite(mean_loss: float, role: str, epoch: int, name: str | None = None) -> None:
-    """Stop the run (or sweep) when a model's training loss is no longer a number (NaN or infinite).
-
-    `name`: the sweep's name of the student (its cell and seed), said after the role's title."""
-    if not math.isfinite(mean_loss):
-        title = "teacher" if role == "teacher" else VARIANTS[role].title.lower()
-        if name and name != role:
-            title = f"{title} ({name})"
-        raise TrainingError(
-            f"Training stopped: the {title}'s loss became {mean_loss} at epoch {epoch}, so further steps would "
-            "only train on NaN. Try a lower learning rate, a temperature nearer 1-20, or another seed."
-        )
-
-
-def student_epoch(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None,
-    x: torch.Tensor,
-    y: torch.Tensor,
-    batches: list[torch.Tensor],
-    loss_fn: LossFn,
-    after_step: Callable[[int], None] | None = None,
-) -> float:
-    """One epoch over `batches` (index tensors into x, y): the data never leave the device, no DataLoader.
-
-    `loss_fn(logits, targets, idx)` receives the batch's indices, so cached teacher logits are indexed with
-    exactly the batch's shuffled indices. Returns the mean training loss per example.
-    """
-    model.train()
-    total = torch.zeros((), device=x.device)  # summed on the device: no host sync per step on a GPU
-    for step, idx in enumerate(batches):
-        logits = model(x[idx])
-        loss = loss_fn(logits, y[idx], idx)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if scheduler is not None:
-            scheduler.step()
-        total += loss.detach() * len(idx)
-        if after_step is not None:
-            after_step(step)
-    return float(total) / len(x)
-
-
-@torch.no_grad()
-def _evaluate(
-    role: str,
-    model: nn.Module,
-    data: TensorData,
-    epoch: int,
-    train_loss: float,
-    teacher_test_pred: torch.Tensor | None,
-) -> dict[str, Any]:
-    logits = _logits(model, data.x_test)
-    pred = logits.argmax(1)
-    return {
-        "model": role,
-        "epoch": epoch,
-        "train_loss": float(train_loss),
-        "test_loss": float(nn.functional.cross_entropy(logits, data.y_test)),
-        "test_accuracy": float((pred == data.y_test).float().mean()),
-        "agreement": None if teacher_test_pred is None else float((pred == teacher_test_pred).float().mean()),
-    }
+_evaluate = evaluate
 
 
 def _train_teacher(

@@ -1,8 +1,11 @@
-"""The students every run trains side by side, one record each: title, chart colour, loss.
+"""The students every run trains side by side, one record each: title, chart colour, and what it minimises.
 
-Adding a student variant is one entry of `VARIANTS` (see the README's "Extending"): the trainer trains it
-from the same initial weights on the same batches, and the report, the run store's history table, the page's
-charts and the CLI's JSON list it by its name.
+Adding a student variant is one entry of `VARIANTS` (see the README's "Extending"). A variant declares its loss
+as `LossTerms` (soft term at T with weight alpha, cross-entropy with weight 1 − alpha and label smoothing ε,
+read from the run's configuration), so the one engine trains it in both forms: in every run (looped) and as a
+control of every sweep (stacked); the report, the run store, Compress, the charts and the CLI's JSON list it
+by its name. A variant may instead give an arbitrary `loss`; it then trains only in the looped form (a sweep
+with such a control runs looped).
 """
 
 from __future__ import annotations
@@ -12,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
-from compression.distillation.losses import kd_loss
+from compression.distillation.engine import LossTerms, Member
 
 VariantLoss = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None", Any], torch.Tensor]
 """loss(student_logits, targets, teacher_logits or None, config) -> scalar tensor."""
@@ -22,7 +24,7 @@ VariantLoss = Callable[[torch.Tensor, torch.Tensor, "torch.Tensor | None", Any],
 
 @dataclass(frozen=True)
 class Variant:
-    """A student trained in every run. `teacher_title` etc. are display text; `loss` is what it minimises."""
+    """A student trained in every run: display text, and what it minimises (`terms`, or a custom `loss`)."""
 
     name: str
     """Its key in results, history rows and the CLI's JSON."""
@@ -30,17 +32,38 @@ class Variant:
     """Short display name (tables, chart legends)."""
     colour: str
     """Chart colour (CSS hex)."""
-    loss: VariantLoss
+    loss: VariantLoss | None = None
+    """A custom loss instead of `terms` (looped form only)."""
     uses_teacher: bool = False
-    """Whether `loss` reads the teacher's logits (they are computed once per epoch or per run)."""
+    """Whether the custom `loss` reads the teacher's logits (with `terms`, alpha > 0 says so)."""
     enabled: Callable[[Any], bool] = lambda config: True
     """Whether a run with this TrainConfig trains this variant."""
     column: str = ""
     """Column of its test accuracy in the run-history table; default "<name> %"."""
+    terms: Callable[[Any], LossTerms] | None = None
+    """Its loss terms for a run's configuration (T, alpha, label smoothing)."""
 
     @property
     def history_column(self) -> str:
         return self.column or f"{self.name} %"
+
+    @property
+    def stackable(self) -> bool:
+        """Whether the stacked (batched) form can train it: it declares its loss as terms."""
+        return self.loss is None
+
+    def member(self, config: Any, name: str | None = None, replicate: int = 0, cell: int | None = None,
+               label: str = "") -> Member:  # fmt: skip
+        """This variant as a student of a group trained with `config`."""
+        title = self.title.lower() + (f" ({label})" if label and label != self.name else "")
+        if self.loss is not None:
+            custom = self.loss
+            return Member(name or self.name, self.name, LossTerms(), replicate, cell, title,
+                          loss=lambda logits, y, teacher: custom(logits, y, teacher, config),
+                          reads_teacher=self.uses_teacher)  # fmt: skip
+        if self.terms is None:
+            raise ValueError(f"The variant {self.name!r} declares neither loss terms nor a loss.")
+        return Member(name or self.name, self.name, self.terms(config), replicate, cell, title)
 
 
 TEACHER_TITLE = "Teacher"
@@ -51,24 +74,23 @@ VARIANTS: dict[str, Variant] = {
         "student",
         "Distilled student",
         "#2f6fdf",
-        lambda logits, y, teacher, config: kd_loss(logits, teacher, y, config.temperature, config.alpha),
-        uses_teacher=True,
         column="distilled %",
+        terms=lambda config: LossTerms(alpha=config.alpha, temperature=config.temperature),
     ),
     "baseline": Variant(
         "baseline",
         "Baseline student",
         "#e07b39",
-        lambda logits, y, teacher, config: F.cross_entropy(logits, y),
         column="baseline %",
+        terms=lambda config: LossTerms(),
     ),
     "smoothing": Variant(
         "smoothing",
         "Label smoothing student",
         "#3a9d5d",
-        lambda logits, y, teacher, config: F.cross_entropy(logits, y, label_smoothing=config.label_smoothing),
         enabled=lambda config: config.label_smoothing > 0,
         column="smoothing %",
+        terms=lambda config: LossTerms(label_smoothing=config.label_smoothing),
     ),
 }
 

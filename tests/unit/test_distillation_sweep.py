@@ -113,9 +113,21 @@ def test_memory_and_cell_limits_are_clear_messages():
     validate_sweep(sweep, max_cells=100, memory_limit_bytes=needed * 2)
 
 
+def test_a_student_with_dropout_sweeps_in_the_looped_form(cache):
+    """Issue 16: the stacked form cannot give each student its own dropout masks, so such a sweep was refused;
+    the one engine trains it looped (K modules, one optimizer) instead."""
+    sweep = SweepConfig.grid(replace(BASE, student="cnn-small", epochs=1), (2.0,), (0.5, 0.9))
+    assert sweep.mode() == "looped" and SweepConfig.grid(BASE, (2.0,), (0.9,)).mode() == "stacked"
+    validate_sweep(sweep, max_cells=100)
+    result = train_sweep(sweep, teacher_cache=cache)
+    kinds = [c["kind"] for c in result.cells]
+    assert kinds == ["distilled", "distilled", "baseline", "smoothing"]
+    assert all(0.0 <= c["test_accuracy"] <= 1.0 for c in result.cells)
+    assert len(result.cells[0]["history"]) == 1 and result.history[-1]["cell"] == 3
+    assert "best" in result.weights and any(k.startswith("0.") for k in result.weights["best"])
+
+
 def test_refused_students_and_bad_grids():
-    with pytest.raises(ValueError, match="dropout"):
-        validate_sweep(SweepConfig(replace(BASE, student="mlp-1200x2"), ((4.0, 0.9),)), max_cells=100)
     with pytest.raises(ValueError, match="student augment"):
         validate_sweep(SweepConfig(replace(BASE, student_augment=True), ((4.0, 0.9),)), max_cells=100)
     with pytest.raises(ValueError, match="temperature"):
@@ -220,11 +232,11 @@ def test_a_sweep_is_budgeted_for_every_student_it_trains(tmp_path):
 
 
 def test_a_sweep_whose_loss_turns_nan_stops_with_a_message(monkeypatch, cache):
-    from compression.distillation import sweep as sweep_module
+    from compression.distillation import engine as engine_module
     from compression.distillation.trainer import TrainingError
 
-    real = sweep_module.kd_loss_stacked
-    monkeypatch.setattr(sweep_module, "kd_loss_stacked", lambda *a, **k: real(*a, **k) * float("nan"))
+    real = engine_module.kd_loss_stacked
+    monkeypatch.setattr(engine_module, "kd_loss_stacked", lambda *a, **k: real(*a, **k) * float("nan"))
     grid = SweepConfig.grid(replace(BASE, epochs=2), (2.0,), (0.9,))
     with pytest.raises(TrainingError, match=r"loss became nan at epoch 1.*lower learning rate"):
         train_sweep(grid, teacher_cache=cache)

@@ -89,9 +89,9 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
 def test_cached_teacher_logits_follow_each_shuffled_batch(monkeypatch):
     """Every distillation batch's teacher logits equal the frozen teacher's output on that batch's inputs."""
     built, inputs, pairs = [], [None], []
-    from compression.distillation import variants as variants_module
+    from compression.distillation import engine as engine_module
 
-    real_build, real_kd = trainer_module.build_model, variants_module.kd_loss
+    real_build, real_kd = trainer_module.build_model, engine_module.kd_loss
 
     def build(spec, shape, classes):
         model = real_build(spec, shape, classes)
@@ -104,8 +104,9 @@ def test_cached_teacher_logits_follow_each_shuffled_batch(monkeypatch):
         pairs.append((inputs[0], teacher_logits.detach().clone(), targets.clone()))
         return real_kd(student_logits, teacher_logits, targets, temperature, alpha)
 
-    monkeypatch.setattr(trainer_module, "build_model", build)
-    monkeypatch.setattr(variants_module, "kd_loss", kd)
+    monkeypatch.setattr(trainer_module, "build_model", build)  # the teacher
+    monkeypatch.setattr(engine_module, "build_model", build)  # the group's students
+    monkeypatch.setattr(engine_module, "kd_loss", kd)
     train(replace(TINY, epochs=3))
     teacher = built[0]
     assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
