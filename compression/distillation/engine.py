@@ -163,9 +163,7 @@ class Progress:
         self.should_stop = should_stop
         self._last = 0.0
 
-    def step(
-        self, phase: str, epoch: int, total_epochs: int, step: int, steps_per_epoch: int, count: int = 1
-    ) -> None:
+    def step(self, phase: str, epoch: int, total_epochs: int, step: int, steps_per_epoch: int, count: int = 1) -> None:
         """`count` steps done (a group step of K members counts K, as K runs would)."""
         self.done += count
         if self.should_stop():

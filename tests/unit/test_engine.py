@@ -58,7 +58,9 @@ def test_loss_terms_equal_the_losses_they_name_bit_for_bit():
     y = torch.randint(0, 10, (16,), generator=g)
     assert torch.equal(terms_loss(s, y, t, LossTerms(0.9, 4.0)), kd_loss(s, t, y, 4.0, 0.9))
     assert torch.equal(terms_loss(s, y, None, LossTerms()), F.cross_entropy(s, y))
-    assert torch.equal(terms_loss(s, y, None, LossTerms(label_smoothing=0.1)), F.cross_entropy(s, y, label_smoothing=0.1))
+    assert torch.equal(
+        terms_loss(s, y, None, LossTerms(label_smoothing=0.1)), F.cross_entropy(s, y, label_smoothing=0.1)
+    )
     mixed = terms_loss(s, y, t, LossTerms(0.5, 2.0, 0.1))
     expected = 0.5 * kd_loss(s, t, y, 2.0, 1.0) + 0.5 * F.cross_entropy(s, y, label_smoothing=0.1)
     torch.testing.assert_close(mixed, expected)
@@ -135,7 +137,13 @@ def test_cancel_and_a_non_finite_loss_stop_the_group(data, teacher):
     with pytest.raises(TrainingCancelled):
         train_group(config, [Member("a", "baseline", LossTerms())], data, teacher, Progress(10, lambda e: None, stop),
                     lambda e: None)  # fmt: skip
-    nan = Member("bad", "custom", LossTerms(), title="custom student", loss=lambda lg, y, t: F.cross_entropy(lg, y) * float("nan"))
+    nan = Member(
+        "bad",
+        "custom",
+        LossTerms(),
+        title="custom student",
+        loss=lambda lg, y, t: F.cross_entropy(lg, y) * float("nan"),
+    )
     with pytest.raises(TrainingError, match="custom student's loss became nan at epoch 1"):
         train_group(config, [nan], data, teacher, _progress(), lambda e: None)
 
