@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import torch
 
 from compression.device import resolve_device
-from compression.distillation.data import DATASETS, load_dataset
+from compression.distillation.data import DATASETS
 from compression.distillation.engine import (  # noqa: F401 - StackedStudents: the sweep's batched model
     EVAL_CHUNK,
     Member,
@@ -40,8 +40,8 @@ from compression.distillation.trainer import (
     ProgressEvent,
     TeacherCache,
     TrainConfig,
-    TrainingError,
-    prepare_teacher,
+    device_errors,
+    start_group,
     validate_config,
 )
 from compression.distillation.variants import VARIANTS, Variant, enabled_variants
@@ -479,17 +479,10 @@ def train_sweep(
     Raises ValueError for a bad sweep, TrainingCancelled when stopped, TrainingError when the device fails.
     """
     validate_sweep(sweep, max_epochs, max_cells)
-    emit = on_event or (lambda event: None)
-    stop = should_stop or (lambda: False)
     device = resolve_device(sweep.base.device)
-    try:
-        return _train_sweep(sweep, device, data_dir, allow_download, teacher_cache, emit, stop)
-    except torch.cuda.OutOfMemoryError as exc:
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-        raise TrainingError(
-            f"The GPU ran out of memory ({device}) with {len(sweep.students())} students. Use fewer cells or seeds."
-        ) from exc
+    with device_errors(device, f"The sweep trains {len(sweep.students())} students: use fewer cells or seeds."):
+        return _train_sweep(sweep, device, data_dir, allow_download, teacher_cache,
+                            on_event or (lambda event: None), should_stop or (lambda: False))  # fmt: skip
 
 
 def _train_sweep(
@@ -505,28 +498,17 @@ def _train_sweep(
     config = sweep.base
     students = sweep.students()
     k = len(students)
-    emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}",
-                       key="progress.loading", params={"dataset": config.dataset, "device": str(device)}))  # fmt: skip
-    data = load_dataset(
-        config.dataset,
-        seed=config.seed,
-        train_fraction=config.resolved_train_fraction(),
-        data_dir=data_dir,
-        allow_download=allow_download,
-        device=device,
-    )
-    n_train = len(data.y_train)
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
-    teacher, teacher_rows, from_cache, progress = prepare_teacher(
-        config, data, device, steps_per_epoch, teacher_cache, config.epochs * steps_per_epoch, emit, stop
-    )
-    history: list[dict[str, Any]] = list(teacher_rows)
     mode = sweep.mode()
+    per_step = 1 if mode == "stacked" else k  # progress steps per optimisation step of the group
+    start = start_group(config, device, lambda steps: steps * config.epochs * per_step, data_dir, allow_download,
+                        teacher_cache, emit, stop)  # fmt: skip
+    teacher_rows, from_cache = start.teacher_rows, start.teacher_from_cache
+    history: list[dict[str, Any]] = list(teacher_rows)
     key = "progress.sweep_students" if mode == "stacked" else "progress.sweep_students_looped"
     emit(ProgressEvent("status", "students", message=f"Training {k} students as one batch for {config.epochs} epochs"
                        if mode == "stacked" else f"Training {k} students side by side for {config.epochs} epochs",
                        key=key, params={"students": k, "epochs": config.epochs}))  # fmt: skip
-    group = train_group(config, sweep.members(), data, teacher, progress, emit, mode=mode)
+    group = train_group(config, sweep.members(), start.data, start.teacher, start.progress, emit, mode=mode)
     history.extend(group.rows)
     per_student = group.histories
 

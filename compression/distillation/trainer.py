@@ -20,7 +20,8 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
@@ -357,18 +358,65 @@ def train(
     TrainingError when the device fails (e.g. CUDA out of memory).
     """
     validate_config(config, max_epochs)
-    emit = on_event or (lambda event: None)
-    stop = should_stop or (lambda: False)
     device = resolve_device(config.device)
+    with device_errors(device, "Try a smaller batch size, a smaller model, or the CPU."):
+        return _train(config, device, data_dir, allow_download, teacher_cache,
+                      on_event or (lambda event: None), should_stop or (lambda: False))  # fmt: skip
+
+
+@contextmanager
+def device_errors(device: torch.device, advice: str) -> Iterator[None]:
+    """The one translation of a device failure into a TrainingError the learner can act on (CUDA out of memory)."""
     try:
-        return _train(config, device, data_dir, allow_download, teacher_cache, emit, stop)
+        yield
     except torch.cuda.OutOfMemoryError as exc:
         if device.type == "cuda":
             torch.cuda.empty_cache()
         raise TrainingError(
-            f"The GPU ran out of memory ({device}). Try a smaller batch size, a smaller model, or the CPU. "
-            f"Details: {str(exc).splitlines()[0][:200]}"
+            f"The GPU ran out of memory ({device}). {advice} Details: {str(exc).splitlines()[0][:200]}"
         ) from exc
+
+
+@dataclass
+class GroupStart:
+    """What every group of students starts from: the device, the data, the frozen teacher and the progress counter."""
+
+    device: torch.device
+    data: TensorData
+    teacher: nn.Module
+    teacher_rows: list[dict[str, Any]]
+    teacher_from_cache: bool
+    progress: Progress
+    steps_per_epoch: int
+
+
+def start_group(
+    config: TrainConfig,
+    device: torch.device,
+    group_steps: Callable[[int], int],
+    data_dir: Path | str,
+    allow_download: bool,
+    teacher_cache: TeacherCache | None,
+    emit: Callable[[ProgressEvent], None],
+    stop: Callable[[], bool],
+) -> GroupStart:
+    """Load the data on `device` and prepare the teacher (`prepare_teacher`); `group_steps(steps_per_epoch)` is how
+    many progress steps the students will take (K per step looped, 1 per step stacked)."""
+    emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}",
+                       key="progress.loading", params={"dataset": config.dataset, "device": str(device)}))  # fmt: skip
+    data = load_dataset(
+        config.dataset,
+        seed=config.seed,
+        train_fraction=config.resolved_train_fraction(),
+        data_dir=data_dir,
+        allow_download=allow_download,
+        device=device,
+    )
+    steps_per_epoch = math.ceil(len(data.y_train) / config.batch_size)
+    teacher, rows, from_cache, progress = prepare_teacher(
+        config, data, device, steps_per_epoch, teacher_cache, group_steps(steps_per_epoch), emit, stop
+    )
+    return GroupStart(device, data, teacher, rows, from_cache, progress, steps_per_epoch)
 
 
 def prepare_teacher(
@@ -423,31 +471,17 @@ def _train(
 ) -> TrainResult:
     started = time.perf_counter()
     threads = torch.get_num_threads()
-    emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}",
-                       key="progress.loading", params={"dataset": config.dataset, "device": str(device)}))  # fmt: skip
-    data = load_dataset(
-        config.dataset,
-        seed=config.seed,
-        train_fraction=config.resolved_train_fraction(),
-        data_dir=data_dir,
-        allow_download=allow_download,
-        device=device,
-    )
-    n_train = len(data.y_train)
-    steps_per_epoch = math.ceil(n_train / config.batch_size)
+    variants = enabled_variants(config)
+    start = start_group(config, device, lambda steps: steps * config.epochs * len(variants), data_dir,
+                        allow_download, teacher_cache, emit, stop)  # fmt: skip
+    data, teacher = start.data, start.teacher
     teacher_spec = parse_model(config.teacher, "teacher")
     student_spec = parse_model(config.student, "student")
-    variants = {v.name: v for v in enabled_variants(config)}
-    roles = list(variants)
-
-    teacher, teacher_rows, from_cache, progress = prepare_teacher(
-        config, data, device, steps_per_epoch, teacher_cache, steps_per_epoch * config.epochs * len(roles), emit, stop
-    )
-    history: list[dict[str, Any]] = list(teacher_rows)
+    history: list[dict[str, Any]] = list(start.teacher_rows)
     emit(ProgressEvent("status", "students", message=f"Training the students for {config.epochs} epochs",
                        key="progress.students", params={"epochs": config.epochs}))  # fmt: skip
-    members = [variant.member(config) for variant in variants.values()]
-    group = train_group(config, members, data, teacher, progress, emit, mode="looped")
+    members = [variant.member(config) for variant in variants]
+    group = train_group(config, members, data, teacher, start.progress, emit, mode="looped")
     history.extend(group.rows)
     students = {member.name: group.module(i) for i, member in enumerate(members)}
 
@@ -477,7 +511,7 @@ def _train(
         models=final,
         history=history,
         device=str(device),
-        teacher_from_cache=from_cache,
+        teacher_from_cache=start.teacher_from_cache,
         seconds=time.perf_counter() - started,
         threads=threads,
         weights=weights,
