@@ -38,6 +38,7 @@ from compression.distillation.engine import (  # noqa: F401 - StackedStudents: t
 from compression.distillation.models import build_model, count_params, parse_model
 from compression.distillation.trainer import (
     ProgressEvent,
+    Runtime,
     TeacherCache,
     TrainConfig,
     device_errors,
@@ -481,27 +482,19 @@ def train_sweep(
     validate_sweep(sweep, max_epochs, max_cells)
     device = resolve_device(sweep.base.device)
     with device_errors(device, f"The sweep trains {len(sweep.students())} students: use fewer cells or seeds."):
-        return _train_sweep(sweep, device, data_dir, allow_download, teacher_cache,
-                            on_event or (lambda event: None), should_stop or (lambda: False))  # fmt: skip
+        runtime = Runtime.of(device, data_dir, allow_download, teacher_cache, on_event, should_stop)
+        return _train_sweep(sweep, runtime)
 
 
-def _train_sweep(
-    sweep: SweepConfig,
-    device: torch.device,
-    data_dir: Path | str,
-    allow_download: bool,
-    teacher_cache: TeacherCache | None,
-    emit: Callable[[ProgressEvent], None],
-    stop: Callable[[], bool],
-) -> SweepResult:
+def _train_sweep(sweep: SweepConfig, runtime: Runtime) -> SweepResult:
     started = time.perf_counter()
     config = sweep.base
     students = sweep.students()
     k = len(students)
     mode = sweep.mode()
     per_step = 1 if mode == "stacked" else k  # progress steps per optimisation step of the group
-    start = start_group(config, device, lambda steps: steps * config.epochs * per_step, data_dir, allow_download,
-                        teacher_cache, emit, stop)  # fmt: skip
+    start = start_group(config, runtime, lambda steps: steps * config.epochs * per_step)
+    device, emit = runtime.device, runtime.emit
     teacher_rows, from_cache = start.teacher_rows, start.teacher_from_cache
     history: list[dict[str, Any]] = list(teacher_rows)
     key = "progress.sweep_students" if mode == "stacked" else "progress.sweep_students_looped"

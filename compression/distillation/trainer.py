@@ -360,8 +360,7 @@ def train(
     validate_config(config, max_epochs)
     device = resolve_device(config.device)
     with device_errors(device, "Try a smaller batch size, a smaller model, or the CPU."):
-        return _train(config, device, data_dir, allow_download, teacher_cache,
-                      on_event or (lambda event: None), should_stop or (lambda: False))  # fmt: skip
+        return _train(config, Runtime.of(device, data_dir, allow_download, teacher_cache, on_event, should_stop))
 
 
 @contextmanager
@@ -377,6 +376,24 @@ def device_errors(device: torch.device, advice: str) -> Iterator[None]:
         ) from exc
 
 
+@dataclass(frozen=True)
+class Runtime:
+    """Where and how a job trains: the device, the data folder, the teacher cache, progress and cancellation."""
+
+    device: torch.device
+    data_dir: Path | str = "data"
+    allow_download: bool = False
+    teacher_cache: TeacherCache | None = None
+    emit: Callable[[ProgressEvent], None] = lambda event: None
+    stop: Callable[[], bool] = lambda: False
+
+    @classmethod
+    def of(cls, device: torch.device, data_dir: Path | str, allow_download: bool, teacher_cache: TeacherCache | None,
+           on_event: Callable[[ProgressEvent], None] | None, should_stop: Callable[[], bool] | None) -> Runtime:  # fmt: skip
+        return cls(device, data_dir, allow_download, teacher_cache, on_event or (lambda event: None),
+                   should_stop or (lambda: False))  # fmt: skip
+
+
 @dataclass
 class GroupStart:
     """What every group of students starts from: the device, the data, the frozen teacher and the progress counter."""
@@ -390,31 +407,23 @@ class GroupStart:
     steps_per_epoch: int
 
 
-def start_group(
-    config: TrainConfig,
-    device: torch.device,
-    group_steps: Callable[[int], int],
-    data_dir: Path | str,
-    allow_download: bool,
-    teacher_cache: TeacherCache | None,
-    emit: Callable[[ProgressEvent], None],
-    stop: Callable[[], bool],
-) -> GroupStart:
+def start_group(config: TrainConfig, runtime: Runtime, group_steps: Callable[[int], int]) -> GroupStart:
     """Load the data on `device` and prepare the teacher (`prepare_teacher`); `group_steps(steps_per_epoch)` is how
     many progress steps the students will take (K per step looped, 1 per step stacked)."""
+    device, emit = runtime.device, runtime.emit
     emit(ProgressEvent("status", "data", message=f"Loading {config.dataset} on {device}",
                        key="progress.loading", params={"dataset": config.dataset, "device": str(device)}))  # fmt: skip
     data = load_dataset(
         config.dataset,
         seed=config.seed,
         train_fraction=config.resolved_train_fraction(),
-        data_dir=data_dir,
-        allow_download=allow_download,
+        data_dir=runtime.data_dir,
+        allow_download=runtime.allow_download,
         device=device,
     )
     steps_per_epoch = math.ceil(len(data.y_train) / config.batch_size)
     teacher, rows, from_cache, progress = prepare_teacher(
-        config, data, device, steps_per_epoch, teacher_cache, group_steps(steps_per_epoch), emit, stop
+        config, data, device, steps_per_epoch, runtime.teacher_cache, group_steps(steps_per_epoch), emit, runtime.stop
     )
     return GroupStart(device, data, teacher, rows, from_cache, progress, steps_per_epoch)
 
@@ -460,20 +469,12 @@ def prepare_teacher(
     return teacher, rows, cached is not None, progress
 
 
-def _train(
-    config: TrainConfig,
-    device: torch.device,
-    data_dir: Path | str,
-    allow_download: bool,
-    teacher_cache: TeacherCache | None,
-    emit: Callable[[ProgressEvent], None],
-    stop: Callable[[], bool],
-) -> TrainResult:
+def _train(config: TrainConfig, runtime: Runtime) -> TrainResult:
     started = time.perf_counter()
     threads = torch.get_num_threads()
     variants = enabled_variants(config)
-    start = start_group(config, device, lambda steps: steps * config.epochs * len(variants), data_dir,
-                        allow_download, teacher_cache, emit, stop)  # fmt: skip
+    start = start_group(config, runtime, lambda steps: steps * config.epochs * len(variants))
+    device, emit = runtime.device, runtime.emit
     data, teacher = start.data, start.teacher
     teacher_spec = parse_model(config.teacher, "teacher")
     student_spec = parse_model(config.student, "student")

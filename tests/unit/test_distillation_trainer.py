@@ -284,7 +284,7 @@ def test_a_loss_that_turns_nan_stops_the_run_with_a_message():
     events = []
     with pytest.raises(TrainingError, match=r"distilled student's loss became nan at epoch 1.*lower learning rate"):
         trainer_module._train(
-            replace(TINY, temperature=1e-300), resolve_device("cpu"), "data", False, None, events.append, lambda: False
+            replace(TINY, temperature=1e-300), trainer_module.Runtime(resolve_device("cpu"), emit=events.append)
         )
     assert not any(e.kind == "epoch" and e.phase == "students" for e in events)  # no NaN row was ever reported
 
