@@ -9,7 +9,8 @@ with the estimate ("about 11 h on this server; the limit is 10 min"). The estima
 
 and seconds = FLOPs / throughput + steps · per-step overhead. The throughput is the server's setting
 (COMPRESSION_LAB_TRAIN_GFLOPS, default 50 GFLOP/s per training thread, measured on a 2-core CPU by
-benchmarks/work_estimate.py, which prints the estimate next to the measured time for a few runs).
+benchmarks/work_estimate.py, which prints the estimate next to the measured time for runs and sweeps, and
+the stacked form's batching factor).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ STEP_OVERHEAD_S = 0.3e-3
 EVAL_CHUNK = 4096
 """Examples per forward pass when evaluating (the trainer's `_logits` chunk)."""
 DEFAULT_GFLOPS_PER_THREAD = 50.0
+STACKED_ARITHMETIC = 1.5
+"""The stacked (batched) form's arithmetic per student, as a share of K separate models' (measured by
+benchmarks/work_estimate.py on digits, article-student, 1 thread: stacked / looped CPU time 0.58 at K = 4 and
+0.65 at K = 16, which this share reproduces (0.69, 0.56)); its per-step overhead is paid once per group step."""
 
 
 @dataclass(frozen=True)
@@ -97,12 +102,13 @@ def estimate_work(
     t_epochs, s_epochs = config.resolved_teacher_epochs(), config.epochs
     steps_per_epoch = -(-n_train // config.batch_size)
     steps = steps_per_epoch * (t_epochs + (1 if stacked else students) * s_epochs)
+    share = STACKED_ARITHMETIC if stacked else 1.0
     flops = (
         6.0 * teacher.macs * n_train * t_epochs
-        + 6.0 * student.macs * n_train * s_epochs * students
-        + 2.0 * n_test * (teacher.macs * t_epochs + student.macs * s_epochs * students)
+        + 6.0 * student.macs * n_train * s_epochs * students * share
+        + 2.0 * n_test * (teacher.macs * t_epochs + student.macs * s_epochs * students * share)
         + 2.0 * teacher.macs * n_train  # the teacher's logits on the training set
-        + 12.0 * steps_per_epoch * (teacher.params * t_epochs + student.params * s_epochs * students)
+        + 12.0 * steps_per_epoch * (teacher.params * t_epochs + student.params * s_epochs * students * share)
     )
     seconds = flops / (gflops * 1e9) + steps * STEP_OVERHEAD_S
     values = info.input_shape[0] * info.input_shape[1] * info.input_shape[2]

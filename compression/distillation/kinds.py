@@ -57,8 +57,8 @@ def check_run(config: TrainConfig, limits: JobLimits) -> float:
 def check_sweep(config: SweepConfig, limits: JobLimits) -> float:
     validate_sweep(config, limits.max_epochs)
     _check_data_and_work(config.base.dataset, sweep_sample_passes(config), limits)
-    # Every cell, control and seed is a student of the batch.
-    return _budget(config.base, limits, len(config.students()), True)
+    # Every cell, control and seed is a student of the group, batched (stacked) or side by side (looped).
+    return _budget(config.base, limits, len(config.students()), config.mode() == "stacked")
 
 
 def run_run(config: TrainConfig, context: JobContext):  # noqa: ANN201 - a TrainResult
