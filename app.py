@@ -13,9 +13,9 @@ from pages._shared import (
     HOME,
     existing_feature_pages,
     language_switch,
-    mark_interrupted_runs,
     page_title,
     report_unexpected,
+    start_job_manager,
     sync_lang,
     t,
 )
@@ -101,7 +101,7 @@ pages = [st.Page(HOME.file, title=page_title(HOME), icon=HOME.icon, url_path=HOM
 pages += [st.Page(s.file, title=page_title(s), icon=s.icon, url_path=s.url_path) for s in existing_feature_pages()]
 current = st.navigation(pages, position="sidebar", expanded=True)
 language_switch()
-mark_interrupted_runs()  # once per server process: runs a crashed server left "running" become "interrupted"
+start_job_manager()  # once per server process: jobs a crashed server left "running" become "interrupted"
 device_panel()
 # On a phone Plotly's toolbar (shown on tap) covered chart titles; pinching zooms there anyway. Style only:
 # Streamlit puts a style-only st.html in the page's event container (no space in the layout).

@@ -499,19 +499,16 @@ def lang_query() -> dict[str, str]:
     return {} if code == DEFAULT_LANG else {LANG_PARAM: code}
 
 
-@st.cache_resource(show_spinner=False)
-def mark_interrupted_runs() -> int:
-    """Once per server process, at its first page view: runs a previous server left queued or running become
-    "interrupted" in the run store (before any page shows them as live). Returns how many; 0 when the store
-    cannot be opened (the trainer page says why)."""
+def start_job_manager() -> None:
+    """At a server process's first page view: the shared job manager starts (`get_manager`), which marks jobs a
+    previous server left queued or running "interrupted" before any page shows them as live. That is the one
+    place it happens (`JobManager.__init__`); a store that cannot be opened is the training pages' message."""
     from compression.config import Settings
-    from compression.distillation.store import RunStore
 
     try:
-        return RunStore(Settings.from_env().runs_dir).mark_interrupted()
-    except ValueError:  # bad settings or StorageError
-        LOGGER.exception("Could not mark interrupted runs at start-up")
-        return 0
+        get_manager(Settings.from_env())
+    except (ValueError, OSError):  # bad settings or StorageError: the training pages say why
+        LOGGER.exception("Could not start the job manager")
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda manager: manager.shutdown(timeout=2.0))

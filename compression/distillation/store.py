@@ -1,5 +1,12 @@
-"""The run store: every distillation run's config, per-epoch metrics, results and status in SQLite,
-and its trained weights as safetensors beside the database.
+"""The run store: every job's config, status, results, students and per-epoch metrics in SQLite, and its
+trained weights as safetensors beside the database.
+
+One run table for every kind of job (`runs.kind`: "run", "sweep", "benchmark", ...), one students table (a
+job's trained students and their final figures), one metrics table (per epoch; `cell` names a sweep's student).
+`RunStore` reads and writes the kind "run"; `SweepStore` and `JobStore` are views of the same tables for the
+other kinds, with the same writing methods, so the job queue records every kind the same way. A store written
+by an older version (separate `sweeps`, `sweep_cells`, `sweep_metrics` and `jobs` tables) is migrated once
+when it is opened, in one transaction, kept by `PRAGMA user_version`; its ids and weights still open.
 
 SQLite in WAL mode (readers never block the writer), one connection per thread. On server start,
 `mark_interrupted()` turns runs left "queued" or "running" by a previous process into "interrupted":
@@ -32,13 +39,16 @@ from compression.distillation.variants import VARIANTS
 
 DB_NAME = "distillation.sqlite"
 STATUSES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
-_SWEEPS_LOCK = threading.Lock()
 _RUN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 METRIC_COLUMNS = ["model", "epoch", "train_loss", "test_loss", "test_accuracy", "agreement"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
+SCHEMA_VERSION = 2
+"""`PRAGMA user_version` of the store: 0/1 = separate run, sweep and job tables; 2 = one run table."""
+
+_SCHEMA_STATEMENTS = (
+    """CREATE TABLE IF NOT EXISTS runs (
     id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL DEFAULT 'run',
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
     status TEXT NOT NULL,
@@ -47,8 +57,21 @@ CREATE TABLE IF NOT EXISTS runs (
     config TEXT NOT NULL,
     results TEXT,
     error TEXT
-);
-CREATE TABLE IF NOT EXISTS metrics (
+)""",
+    """CREATE TABLE IF NOT EXISTS students (
+    run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    cell INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    temperature REAL,
+    alpha REAL,
+    seed INTEGER,
+    test_accuracy REAL,
+    test_loss REAL,
+    agreement REAL,
+    PRIMARY KEY (run_id, cell)
+)""",
+    """CREATE TABLE IF NOT EXISTS metrics (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
     model TEXT NOT NULL,
     epoch INTEGER NOT NULL,
@@ -56,9 +79,63 @@ CREATE TABLE IF NOT EXISTS metrics (
     test_loss REAL,
     test_accuracy REAL,
     agreement REAL,
+    cell INTEGER NOT NULL DEFAULT -1,
     PRIMARY KEY (run_id, model, epoch)
-);
-"""
+)""",
+)
+_INDEX = "CREATE INDEX IF NOT EXISTS runs_by_kind ON runs (kind, created_at)"
+_ROW_COLUMNS = "id, kind, created_at, updated_at, status, owner, device, config, results, error"
+STUDENT_COLUMNS = ["cell", "kind", "name", "temperature", "alpha", "seed", "test_accuracy", "test_loss", "agreement"]
+
+
+def _columns(raw: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in raw.execute(f"PRAGMA table_info({table})")}
+
+
+def migrate(raw: sqlite3.Connection) -> int:
+    """Bring a store to `SCHEMA_VERSION` in one transaction (a fresh one is created at it). From version 0/1:
+    `runs` gains `kind` and `metrics` gains `cell`; the rows of `sweeps` / `sweep_cells` / `sweep_metrics` and of
+    `jobs` move into `runs` / `students` / `metrics` with their ids unchanged; the old tables are dropped.
+    Returns the version found. Safe to call from several connections at once (the check runs inside the lock)."""
+    if raw.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return SCHEMA_VERSION
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        found = raw.execute("PRAGMA user_version").fetchone()[0]
+        if found >= SCHEMA_VERSION:  # another connection migrated while this one waited
+            raw.execute("COMMIT")
+            return found
+        tables = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "runs" in tables and "kind" not in _columns(raw, "runs"):
+            raw.execute("ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'")
+        if "metrics" in tables and "cell" not in _columns(raw, "metrics"):
+            raw.execute("ALTER TABLE metrics ADD COLUMN cell INTEGER NOT NULL DEFAULT -1")
+        for statement in (*_SCHEMA_STATEMENTS, _INDEX):
+            raw.execute(statement)
+        common = "created_at, updated_at, status, owner, device, config, results, error"
+        if "sweeps" in tables:
+            raw.execute(f"INSERT OR IGNORE INTO runs (id, kind, {common}) SELECT id, 'sweep', {common} FROM sweeps")
+            if "sweep_cells" in tables:
+                raw.execute(
+                    f"INSERT OR IGNORE INTO students (run_id, {', '.join(STUDENT_COLUMNS)}) "
+                    f"SELECT sweep_id, {', '.join(STUDENT_COLUMNS)} FROM sweep_cells"
+                )
+            if "sweep_metrics" in tables:
+                raw.execute(
+                    "INSERT OR IGNORE INTO metrics (run_id, model, cell, epoch, train_loss, test_loss, test_accuracy, "
+                    "agreement) SELECT sweep_id, model, cell, epoch, train_loss, test_loss, test_accuracy, agreement "
+                    "FROM sweep_metrics"
+                )
+        if "jobs" in tables:
+            raw.execute(f"INSERT OR IGNORE INTO runs (id, kind, {common}) SELECT id, kind, {common} FROM jobs")
+        for old in ("sweep_metrics", "sweep_cells", "sweeps", "jobs"):
+            raw.execute(f"DROP TABLE IF EXISTS {old}")
+        raw.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        raw.execute("COMMIT")
+    except BaseException:
+        raw.execute("ROLLBACK")
+        raise
+    return found
 
 
 @dataclass
@@ -191,7 +268,7 @@ class RunStore:
                 raw.execute("PRAGMA busy_timeout=30000")
                 raw.row_factory = sqlite3.Row
                 if not self._schema_ready:
-                    raw.executescript(_SCHEMA)
+                    migrate(raw)
                     self._schema_ready = True
             except sqlite3.Error:
                 raw.close()
@@ -210,18 +287,33 @@ class RunStore:
             except sqlite3.Error:
                 pass
 
-    # --- writing -------------------------------------------------------------------------------------------
+    # --- writing (every kind: the views below call these with their kind) --------------------------------------
+    KIND = "run"
+
+    @property
+    def runs(self) -> RunStore:
+        return self
+
     @_guarded
     def create_run(self, run_id: str, config: dict[str, Any], owner: str = "", device: str = "") -> None:
+        self._insert(self.KIND, run_id, config, owner, device)
+
+    @_guarded
+    def _insert_guarded(self, kind: str, run_id: str, config: dict[str, Any], owner: str, device: str) -> None:
+        self._insert(kind, run_id, config, owner, device)
+
+    def _insert(self, kind: str, run_id: str, config: dict[str, Any], owner: str, device: str) -> None:
         now = time.time()
         with self._conn() as conn:
             conn.execute(
-                "INSERT INTO runs (id, created_at, updated_at, status, owner, device, config) VALUES (?,?,?,?,?,?,?)",
-                (check_run_id(run_id), now, now, "queued", owner, device, json.dumps(config)),
+                "INSERT INTO runs (id, kind, created_at, updated_at, status, owner, device, config) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (check_run_id(run_id), kind, now, now, "queued", owner, device, json.dumps(config)),
             )
 
     @_guarded
     def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        """Any job's status, whatever its kind (ids are unique across kinds)."""
         if status not in STATUSES:
             raise ValueError(f"Unknown status {status!r}.")
         with self._conn() as conn:
@@ -232,25 +324,19 @@ class RunStore:
 
     @_guarded
     def add_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        """Per-epoch rows of any job that trains (a run's models, a sweep's students: `cell` names those)."""
         if not rows:
             return
         with self._conn() as conn:
             conn.executemany(
-                "INSERT OR REPLACE INTO metrics (run_id, model, epoch, train_loss, test_loss, test_accuracy, agreement) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO metrics (run_id, model, cell, epoch, train_loss, test_loss, test_accuracy, "
+                "agreement) VALUES (?,?,?,?,?,?,?,?)",
                 [
-                    (
-                        run_id,
-                        r["model"],
-                        r["epoch"],
-                        r["train_loss"],
-                        r["test_loss"],
-                        r["test_accuracy"],
-                        r.get("agreement"),
-                    )
+                    (run_id, r["model"], r.get("cell", -1), r["epoch"], r["train_loss"], r["test_loss"],
+                     r["test_accuracy"], r.get("agreement"))
                     for r in rows
                 ],
-            )
+            )  # fmt: skip
 
     @_guarded
     def finish(
@@ -259,7 +345,27 @@ class RunStore:
         """Save weights first, then mark the run done with its results (a crash in between leaves it 'running')."""
         if weights:
             self.save_weights(run_id, weights, results.get("config"))
+        config = results.get("config") or {}
+        students = [
+            {"kind": role, "name": role, "seed": config.get("seed"), **{k: model.get(k) for k in
+             ("test_accuracy", "test_loss", "agreement")}}
+            for role, model in results.items()
+            if role in VARIANTS and isinstance(model, dict)
+        ]  # fmt: skip
+        self._finish_row(run_id, results, students)
+
+    def _finish_row(self, run_id: str, results: dict[str, Any], students: list[dict[str, Any]]) -> None:
+        """The job's students and its results, and status "done", in one transaction."""
         with self._conn() as conn:
+            conn.executemany(
+                f"INSERT OR REPLACE INTO students (run_id, {', '.join(STUDENT_COLUMNS)}) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (run_id, i, row.get("kind", "distilled"), row.get("name", ""), row.get("temperature"),
+                     row.get("alpha"), row.get("seed"), row.get("test_accuracy"), row.get("test_loss"),
+                     row.get("agreement"))
+                    for i, row in enumerate(students)
+                ],
+            )  # fmt: skip
             conn.execute(
                 "UPDATE runs SET status='done', results=?, updated_at=? WHERE id=?",
                 (json.dumps(results), time.time(), run_id),
@@ -275,21 +381,32 @@ class RunStore:
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"run_id": run_id, "config": json.dumps(config or {})}
         for role, state in weights.items():
+            check_run_id(role)  # a file name of its own folder, never a path
             tmp = folder / f"{role}.safetensors.tmp"
             save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata={**meta, "role": role})
             tmp.replace(folder / f"{role}.safetensors")
 
     @_guarded
     def mark_interrupted(self) -> int:
-        """Runs a previous server left queued or running become "interrupted". Returns how many."""
+        """Jobs of every kind a previous server left queued or running become "interrupted". Returns how many.
+        Called once per server process, by the job manager when it starts (`jobs.JobManager`)."""
         with self._conn() as conn:
             cur = conn.execute(
                 "UPDATE runs SET status='interrupted', updated_at=?, "
-                "error=COALESCE(error, 'The server stopped before this run finished.') "
+                "error=COALESCE(error, CASE kind WHEN 'run' THEN 'The server stopped before this run finished.' "
+                "WHEN 'sweep' THEN 'The server stopped before this sweep finished.' "
+                "ELSE 'The server stopped before this job finished.' END) "
                 "WHERE status IN ('queued', 'running')",
                 (time.time(),),
             )
             return cur.rowcount
+
+    def _row(self, kind: str, run_id: str) -> sqlite3.Row | None:
+        return (
+            self._conn()
+            .execute(f"SELECT {_ROW_COLUMNS} FROM runs WHERE id=? AND kind=?", (check_run_id(run_id), kind))
+            .fetchone()
+        )
 
     # --- reading -------------------------------------------------------------------------------------------
     @_guarded
@@ -303,8 +420,9 @@ class RunStore:
         rows = (
             self._conn()
             .execute(
-                "SELECT id, created_at, status, config, results, error FROM runs ORDER BY created_at DESC LIMIT ?",
-                (int(limit),),
+                "SELECT id, created_at, status, config, results, error FROM runs WHERE kind=? ORDER BY created_at DESC "
+                "LIMIT ?",
+                (self.KIND, int(limit)),
             )
             .fetchall()
         )
@@ -339,7 +457,7 @@ class RunStore:
     @_guarded
     def get_run(self, run_id: str) -> RunRecord | None:
         conn = self._conn()
-        row = conn.execute("SELECT * FROM runs WHERE id=?", (check_run_id(run_id),)).fetchone()
+        row = self._row(self.KIND, run_id)
         if row is None:
             return None
         metrics = conn.execute(
@@ -363,17 +481,16 @@ class RunStore:
 
     @property
     def sweeps(self) -> SweepStore:
-        """The sweep tables in the same database; created, and stale sweeps marked interrupted, on first use."""
-        with _SWEEPS_LOCK:  # once per store: a second view would mark a just-queued sweep interrupted
-            view = self.__dict__.get("_sweeps")
-            if view is None:
-                view = self.__dict__["_sweeps"] = SweepStore(self)
+        """The sweeps of this store (the same tables, kind "sweep")."""
+        view = self.__dict__.get("_sweeps")
+        if view is None:
+            view = self.__dict__["_sweeps"] = SweepStore(self)
         return view
 
     @_guarded
     def run_status(self, run_id: str) -> str | None:
         """The run's status, or None when no such run is stored."""
-        row = self._conn().execute("SELECT status FROM runs WHERE id=?", (check_run_id(run_id),)).fetchone()
+        row = self._row(self.KIND, run_id)
         return None if row is None else str(row["status"])
 
     @_guarded
@@ -383,7 +500,10 @@ class RunStore:
         The device is part of the configuration: "cpu" and "auto" are different runs."""
         rows = (
             self._conn()
-            .execute("SELECT id, config FROM runs WHERE status='done' ORDER BY created_at DESC LIMIT ?", (int(scan),))
+            .execute(
+                "SELECT id, config FROM runs WHERE kind=? AND status='done' ORDER BY created_at DESC LIMIT ?",
+                (self.KIND, int(scan)),
+            )
             .fetchall()
         )
         for row in rows:
@@ -401,7 +521,9 @@ class RunStore:
             raise ValueError(f"Unknown status {status!r}.")
         row = (
             self._conn()
-            .execute("SELECT id FROM runs WHERE status=? ORDER BY created_at DESC LIMIT 1", (status,))
+            .execute(
+                "SELECT id FROM runs WHERE kind=? AND status=? ORDER BY created_at DESC LIMIT 1", (self.KIND, status)
+            )
             .fetchone()
         )
         return None if row is None else str(row["id"])
@@ -430,45 +552,8 @@ class _Transaction:
         return self.raw.execute(*args)
 
 
-# --- sweeps (compression/distillation/sweep.py): one row per sweep, one per trained student, their metrics ---
-_SWEEP_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sweeps (
-    id TEXT PRIMARY KEY,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    status TEXT NOT NULL,
-    owner TEXT NOT NULL DEFAULT '',
-    device TEXT NOT NULL DEFAULT '',
-    config TEXT NOT NULL,
-    results TEXT,
-    error TEXT
-);
-CREATE TABLE IF NOT EXISTS sweep_cells (
-    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
-    cell INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    name TEXT NOT NULL,
-    temperature REAL,
-    alpha REAL,
-    seed INTEGER,
-    test_accuracy REAL,
-    test_loss REAL,
-    agreement REAL,
-    PRIMARY KEY (sweep_id, cell)
-);
-CREATE TABLE IF NOT EXISTS sweep_metrics (
-    sweep_id TEXT NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
-    model TEXT NOT NULL,
-    cell INTEGER NOT NULL,
-    epoch INTEGER NOT NULL,
-    train_loss REAL,
-    test_loss REAL,
-    test_accuracy REAL,
-    agreement REAL,
-    PRIMARY KEY (sweep_id, model, epoch)
-);
-"""
-SWEEP_CELL_COLUMNS = ["cell", "kind", "name", "temperature", "alpha", "seed", "test_accuracy", "test_loss", "agreement"]
+# --- the other kinds: views of the same tables ----------------------------------------------------------------
+SWEEP_CELL_COLUMNS = STUDENT_COLUMNS
 SWEEP_METRIC_COLUMNS = ["model", "cell", "epoch", "train_loss", "test_loss", "test_accuracy", "agreement"]
 
 
@@ -489,11 +574,11 @@ class SweepRecord:
     history: pd.DataFrame
 
 
-class _TableView:
-    """A view of the run store's database for one table of jobs (`TABLE`): sweeps, other job kinds. It shares
-    the run store's connection and storage guard, and writes status the way the run store does."""
+class _KindView:
+    """The run store's tables seen for one kind of job (`KIND`): the run store's connection, storage guard and
+    writers (create_run, set_status, add_metrics), so the queue records every kind of job the same way."""
 
-    TABLE = ""
+    KIND = ""
 
     def __init__(self, runs: RunStore) -> None:
         self.runs = runs
@@ -505,64 +590,31 @@ class _TableView:
     def _forget_connection(self) -> None:
         self.runs._forget_connection()
 
-    @_guarded
-    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
-        if status not in STATUSES:
-            raise ValueError(f"Unknown status {status!r}.")
-        with self.runs._conn() as conn:
-            conn.execute(
-                f"UPDATE {self.TABLE} SET status=?, error=COALESCE(?, error), updated_at=? WHERE id=?",
-                (status, error, time.time(), run_id),
-            )
-
-
-class SweepStore(_TableView):
-    """Sweeps in the run store's database; weights of the best student under weights/<sweep id>/best.safetensors.
-
-    Its writing methods have the run store's names (create_run, set_status, add_metrics, finish), so the job
-    queue records a sweep job exactly as it records a run.
-    """
-
-    TABLE = "sweeps"
-
-    def __init__(self, runs: RunStore) -> None:
-        super().__init__(runs)
-        self._create()
-
-    @_guarded
-    def _create(self) -> None:
-        self.runs._conn().raw.executescript(_SWEEP_SCHEMA)
-        self.recovered = self.mark_interrupted()
-
-    @_guarded
     def create_run(self, run_id: str, config: dict[str, Any], owner: str = "", device: str = "") -> None:
-        now = time.time()
-        with self.runs._conn() as conn:
-            conn.execute(
-                "INSERT INTO sweeps (id, created_at, updated_at, status, owner, device, config) VALUES (?,?,?,?,?,?,?)",
-                (check_run_id(run_id), now, now, "queued", owner, device, json.dumps(config)),
-            )
+        self.runs._insert_guarded(self.KIND, run_id, config, owner, device)
 
-    @_guarded
+    def set_status(self, run_id: str, status: str, error: str | None = None) -> None:
+        self.runs.set_status(run_id, status, error)
+
     def add_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        with self.runs._conn() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO sweep_metrics (sweep_id, model, cell, epoch, train_loss, test_loss, "
-                "test_accuracy, agreement) VALUES (?,?,?,?,?,?,?,?)",
-                [
-                    (run_id, r["model"], r.get("cell", -1), r["epoch"], r["train_loss"], r["test_loss"],
-                     r["test_accuracy"], r.get("agreement"))
-                    for r in rows
-                ],
-            )  # fmt: skip
+        self.runs.add_metrics(run_id, rows)
+
+    def mark_interrupted(self) -> int:
+        """One statement for every kind (`RunStore.mark_interrupted`)."""
+        return self.runs.mark_interrupted()
+
+
+class SweepStore(_KindView):
+    """Sweeps (kind "sweep"): the result JSON without histories, one students row per trained student (cell),
+    per-epoch metrics; the best student's weights under weights/<sweep id>/best.safetensors."""
+
+    KIND = "sweep"
 
     @_guarded
     def finish(
         self, run_id: str, results: dict[str, Any], weights: dict[str, dict[str, torch.Tensor]] | None = None
     ) -> None:
-        """Weights of the best student first, then the cells and the results (histories stay in sweep_metrics)."""
+        """Weights of the best student first, then the students and the results (histories stay in metrics)."""
         if weights:
             self.runs.save_weights(run_id, weights, results.get("config"))
         slim = dict(results)
@@ -578,32 +630,7 @@ class SweepStore(_TableView):
                     **slim[kind],
                     "per_seed": [{k: v for k, v in r.items() if k != "history"} for r in slim[kind]["per_seed"]],
                 }
-        with self.runs._conn() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO sweep_cells (sweep_id, cell, kind, name, temperature, alpha, seed, "
-                "test_accuracy, test_loss, agreement) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (run_id, i, row.get("kind", "distilled"), row.get("name", ""), row.get("temperature"),
-                     row.get("alpha"), row.get("seed"), row["test_accuracy"], row["test_loss"], row.get("agreement"))
-                    for i, row in enumerate(cells)
-                ],
-            )  # fmt: skip
-            conn.execute(
-                "UPDATE sweeps SET status='done', results=?, updated_at=? WHERE id=?",
-                (json.dumps(slim), time.time(), run_id),
-            )
-
-    @_guarded
-    def mark_interrupted(self) -> int:
-        """Sweeps a previous server left queued or running become "interrupted". Returns how many."""
-        with self.runs._conn() as conn:
-            cur = conn.execute(
-                "UPDATE sweeps SET status='interrupted', updated_at=?, "
-                "error=COALESCE(error, 'The server stopped before this sweep finished.') "
-                "WHERE status IN ('queued', 'running')",
-                (time.time(),),
-            )
-            return cur.rowcount
+        self.runs._finish_row(run_id, slim, cells)
 
     @_guarded
     def list_sweeps(self, limit: int = 50) -> pd.DataFrame:
@@ -611,8 +638,9 @@ class SweepStore(_TableView):
         rows = (
             self.runs._conn()
             .execute(
-                "SELECT id, created_at, status, config, results, error FROM sweeps ORDER BY created_at DESC LIMIT ?",
-                (int(limit),),
+                "SELECT id, created_at, status, config, results, error FROM runs WHERE kind=? ORDER BY created_at DESC "
+                "LIMIT ?",
+                (self.KIND, int(limit)),
             )
             .fetchall()
         )
@@ -648,7 +676,9 @@ class SweepStore(_TableView):
         """The id of the newest finished sweep, or None."""
         row = (
             self.runs._conn()
-            .execute("SELECT id FROM sweeps WHERE status='done' ORDER BY created_at DESC LIMIT 1")
+            .execute(
+                "SELECT id FROM runs WHERE kind=? AND status='done' ORDER BY created_at DESC LIMIT 1", (self.KIND,)
+            )
             .fetchone()
         )
         return None if row is None else row[0]
@@ -656,14 +686,14 @@ class SweepStore(_TableView):
     @_guarded
     def get_sweep(self, sweep_id: str) -> SweepRecord | None:
         conn = self.runs._conn()
-        row = conn.execute("SELECT * FROM sweeps WHERE id=?", (check_run_id(sweep_id),)).fetchone()
+        row = self.runs._row(self.KIND, sweep_id)
         if row is None:
             return None
         cells = conn.execute(
-            f"SELECT {', '.join(SWEEP_CELL_COLUMNS)} FROM sweep_cells WHERE sweep_id=? ORDER BY cell", (sweep_id,)
+            f"SELECT {', '.join(SWEEP_CELL_COLUMNS)} FROM students WHERE run_id=? ORDER BY cell", (sweep_id,)
         ).fetchall()
         metrics = conn.execute(
-            f"SELECT {', '.join(SWEEP_METRIC_COLUMNS)} FROM sweep_metrics WHERE sweep_id=? ORDER BY cell, epoch",
+            f"SELECT {', '.join(SWEEP_METRIC_COLUMNS)} FROM metrics WHERE run_id=? ORDER BY cell, epoch",
             (sweep_id,),
         ).fetchall()
         return SweepRecord(
@@ -681,75 +711,27 @@ class SweepStore(_TableView):
         )
 
 
-# --- other job kinds (a deploy benchmark, ...): one table, one row per job, with its kind ----------------------
-_JOBS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY,
-    kind TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    status TEXT NOT NULL,
-    owner TEXT NOT NULL DEFAULT '',
-    device TEXT NOT NULL DEFAULT '',
-    config TEXT NOT NULL,
-    results TEXT,
-    error TEXT
-);
-CREATE INDEX IF NOT EXISTS jobs_by_kind ON jobs (kind, created_at);
-"""
-
-
-class JobStore(_TableView):
-    """Jobs of one kind that are neither a run nor a sweep (a deploy benchmark, ...) in the run store's database:
-    their configuration, status and JSON result. The writing methods have the run store's names, so the queue
-    records these jobs as it records a run; `latest` finds the newest finished one for a page."""
-
-    TABLE = "jobs"
+class JobStore(_KindView):
+    """Jobs of another kind (a deploy benchmark, QAT, ...): configuration, status and JSON result in the run table,
+    their weights (if any) under weights/<job id>/<name>.safetensors; `latest` finds the newest finished one."""
 
     def __init__(self, runs: RunStore, kind: str) -> None:
         super().__init__(runs)
+        self.KIND = kind
         self.kind = kind
-        self._create()
-
-    @_guarded
-    def _create(self) -> None:
-        self.runs._conn().raw.executescript(_JOBS_SCHEMA)
-
-    @_guarded
-    def create_run(self, run_id: str, config: dict[str, Any], owner: str = "", device: str = "") -> None:
-        now = time.time()
-        with self.runs._conn() as conn:
-            conn.execute(
-                "INSERT INTO jobs (id, kind, created_at, updated_at, status, owner, device, config) "
-                "VALUES (?,?,?,?,?,?,?,?)",
-                (check_run_id(run_id), self.kind, now, now, "queued", owner, device, json.dumps(config)),
-            )
-
-    def add_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
-        """These jobs have no per-epoch metrics: their result holds everything."""
 
     @_guarded
     def finish(self, run_id: str, results: dict[str, Any], weights: dict[str, Any] | None = None) -> None:
-        with self.runs._conn() as conn:
-            conn.execute(
-                "UPDATE jobs SET status='done', results=?, updated_at=? WHERE id=?",
-                (json.dumps(results), time.time(), run_id),
-            )
+        if weights:
+            self.runs.save_weights(run_id, weights, results.get("config"))
+        self.runs._finish_row(run_id, results, list(results.get("students", [])))
 
-    @_guarded
-    def mark_interrupted(self) -> int:
-        with self.runs._conn() as conn:
-            cur = conn.execute(
-                "UPDATE jobs SET status='interrupted', updated_at=?, "
-                "error=COALESCE(error, 'The server stopped before this job finished.') "
-                "WHERE kind=? AND status IN ('queued', 'running')",
-                (time.time(), self.kind),
-            )
-            return cur.rowcount
+    def weights_path(self, job_id: str, name: str) -> Path | None:
+        return self.runs.weights_path(job_id, name)
 
     @_guarded
     def get(self, job_id: str) -> dict[str, Any] | None:
-        row = self.runs._conn().execute("SELECT * FROM jobs WHERE id=?", (check_run_id(job_id),)).fetchone()
+        row = self.runs._row(self.KIND, job_id)
         if row is None:
             return None
         out = dict(row)
@@ -763,8 +745,8 @@ class JobStore(_TableView):
         rows = (
             self.runs._conn()
             .execute(
-                "SELECT id, config, results FROM jobs WHERE kind=? AND status='done' ORDER BY created_at DESC LIMIT 200",
-                (self.kind,),
+                "SELECT id, config, results FROM runs WHERE kind=? AND status='done' ORDER BY created_at DESC LIMIT 200",
+                (self.KIND,),
             )
             .fetchall()
         )

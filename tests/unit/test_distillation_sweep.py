@@ -179,13 +179,21 @@ def test_a_sweep_runs_as_one_job_and_is_stored_with_the_best_weights(tmp_path, c
 
 
 def test_an_interrupted_sweep_is_marked_on_restart(tmp_path):
+    from compression.distillation.jobs import JobManager
+
     store = RunStore(tmp_path / "runs")
     store.sweeps.create_run("abc", {"kind": "sweep"})
     store.close()
     again = RunStore(tmp_path / "runs")
-    assert again.sweeps.recovered == 1
-    assert again.sweeps.get_sweep("abc").status == "interrupted"
-    again.close()
+    assert again.sweeps.get_sweep("abc").status == "queued"  # opening a store marks nothing: the manager does
+    manager = JobManager(again, data_dir=tmp_path)  # the restarted server
+    try:
+        assert manager.recovered == 1
+        assert again.sweeps.get_sweep("abc").status == "interrupted"
+        assert "server stopped before this sweep" in again.sweeps.get_sweep("abc").error
+    finally:
+        manager.shutdown()
+        again.close()
 
 
 def test_cli_sweep_flags_write_the_sweep_list(tmp_path, capsys):
@@ -261,10 +269,14 @@ def test_a_damaged_sweep_table_is_a_storage_error_not_a_raw_sqlite_error(tmp_pat
     store.list_runs()
     store.close()
     with sqlite3.connect(tmp_path / "runs" / "distillation.sqlite") as conn:
-        conn.execute("CREATE TABLE sweeps (other TEXT)")  # a table of that name without its columns
+        conn.execute("DROP TABLE students")
+        conn.execute("CREATE TABLE students (other TEXT)")  # a table of that name without its columns
     again = RunStore(tmp_path / "runs")
+    again.sweeps.create_run("abc", {"kind": "sweep"})
     with pytest.raises(StorageError, match="run history cannot be saved or read"):
-        again.sweeps.list_sweeps()
+        again.sweeps.get_sweep("abc")
+    with pytest.raises(StorageError, match="run history cannot be saved or read"):
+        again.sweeps.finish("abc", {"sweep": [{"test_accuracy": 0.5, "test_loss": 1.0}]})
     again.close()
 
 
