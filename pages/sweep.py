@@ -560,7 +560,6 @@ st.markdown(t("sweep.intro"))
 try:
     settings = Settings.from_env()
     manager = get_manager(settings)
-    _ = manager.store.sweeps  # creates the sweep tables (and marks sweeps a restart interrupted); not drawn
 except (ValueError, OSError) as exc:
     show_error(exc, t("sweep.not_started"))
     st.stop()

@@ -326,16 +326,18 @@ class JobManager:
             if requester is not None and not privileged and job.state.owner and requester != job.state.owner:
                 return False
             job.cancel.set()
-            if job.state.status == "queued":
+            queued = job.state.status == "queued"
+            if queued:
                 queue = self._queues.get(job.state.device)
                 if queue and job_id in queue:
-                    queue.remove(job_id)
-                self._finish(job, "cancelled", "Cancelled before it started.")
+                    queue.remove(job_id)  # no worker can take it now
             else:
                 job.state.message = "Stopping after the current step"
                 job.state.message_key, job.state.message_params = "progress.stopping", {}
                 self._touch(job)
-            return True
+        if queued:
+            self._transition(job, "cancelled", "Cancelled before it started.")
+        return True
 
     def snapshot(self, job_id: str) -> JobSnapshot | None:
         with self._lock:
@@ -412,8 +414,41 @@ class JobManager:
                 self._workers[name] = worker
                 worker.start()
 
+    def _transition(
+        self,
+        job: _Job,
+        status: str,
+        error: str | None = None,
+        results: dict[str, Any] | None = None,
+        weights: dict[str, Any] | None = None,
+    ) -> None:
+        """The one place a job's status changes, in the store and in the snapshot pages poll, together: the
+        store first, so whoever sees the new status in the snapshot finds it (and a finished job's weights and
+        results) in the store. A failing "done" write raises (the caller fails the job); a failing write of any
+        other status is logged, and the snapshot still changes: a job's end is never lost from the queue."""
+        state = job.state
+        store = kind_of(state.config).store(self.store)
+        if status == "done":
+            store.finish(state.id, results or {}, weights)
+        else:
+            try:
+                store.set_status(state.id, status, error)
+            except Exception:  # noqa: BLE001 - the store failing must not kill the worker
+                LOGGER.exception("Could not record status %s of job %s", status, state.id)
+        with self._lock:
+            if status == "running":
+                state.status, state.phase = "running", "starting"
+                state.message, state.message_key, state.message_params = "Starting", "progress.starting", {}
+                state.started_at = time.time()
+                self._touch(job)
+                self._wakeup.notify_all()
+            else:
+                if status == "done":
+                    state.results = results
+                self._finish(job, status, error)
+
     def _finish(self, job: _Job, status: str, error: str | None = None) -> None:
-        """Called with the lock held."""
+        """The snapshot of a job that ended (called by `_transition`, with the lock held)."""
         state = job.state
         state.status = status
         state.error = error
@@ -428,11 +463,6 @@ class JobManager:
             state.message = "Failed"
         state.message_key, state.message_params = f"progress.{status}", {}
         self._touch(job)
-        try:
-            if status != "done":
-                kind_of(state.config).store(self.store).set_status(state.id, status, error)
-        except Exception:  # noqa: BLE001 - the store failing must not kill the worker
-            LOGGER.exception("Could not record the end of job %s", state.id)
         finished = [j for j in self._jobs.values() if j.state.status not in ACTIVE]
         for old in sorted(finished, key=lambda j: j.state.finished_at or 0)[:-FINISHED_KEPT]:
             self._jobs.pop(old.state.id, None)
@@ -447,13 +477,7 @@ class JobManager:
                 if self._closed and not queue:
                     return
                 job = self._jobs[queue.popleft()]
-                job.state.status = "running"
-                job.state.phase = "starting"
-                job.state.message = "Starting"
-                job.state.message_key, job.state.message_params = "progress.starting", {}
-                job.state.started_at = time.time()
-                self._touch(job)
-                self._wakeup.notify_all()
+            self._transition(job, "running")
             self._run(job, slot or device)
 
     def deadline_s(self, job: _Job) -> float | None:
@@ -513,7 +537,6 @@ class JobManager:
                 flush()
 
         try:
-            store.set_status(state.id, "running")
             if self.executor == "process":
                 runner = self._runners.get(slot)  # one worker process per slot
                 if runner is None:
@@ -537,27 +560,21 @@ class JobManager:
                 summary, weights = result.to_json(), result.weights
             flush()
             summary.pop("history", None)
-            store.finish(state.id, summary, weights)
-            with self._lock:
-                state.results = summary
-                self._finish(job, "done")
+            self._transition(job, "done", results=summary, weights=weights)
         except TrainingCancelled:
             self._safe_flush(flush)
-            with self._lock:
-                if job.overran:
-                    self._finish(job, "failed", t_en("errors.jobs.deadline", estimate=human_duration(job.estimate_s),
-                                                      ran=human_duration(self.deadline_s(job))))  # fmt: skip
-                else:
-                    self._finish(job, "cancelled", "Cancelled while training.")
+            if job.overran:
+                self._transition(job, "failed", t_en("errors.jobs.deadline", estimate=human_duration(job.estimate_s),
+                                                     ran=human_duration(self.deadline_s(job))))  # fmt: skip
+            else:
+                self._transition(job, "cancelled", "Cancelled while training.")
         except (ValueError, TrainingError) as exc:
             self._safe_flush(flush)
-            with self._lock:
-                self._finish(job, "failed", str(exc))
+            self._transition(job, "failed", str(exc))
         except Exception as exc:  # noqa: BLE001 - a failing run must never take the worker down
             LOGGER.exception("Distillation job %s failed", state.id)
             self._safe_flush(flush)
-            with self._lock:
-                self._finish(job, "failed", f"The run failed unexpectedly ({type(exc).__name__}: {str(exc)[:300]}).")
+            self._transition(job, "failed", f"The run failed unexpectedly ({type(exc).__name__}: {str(exc)[:300]}).")
 
     @staticmethod
     def _safe_flush(flush: Callable[[], None]) -> None:

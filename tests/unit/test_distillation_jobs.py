@@ -515,3 +515,39 @@ def test_auto_goes_to_the_least_busy_cuda_device_and_a_named_one_is_kept(store, 
             manager.cancel(job.id)
         gated.gate.set()
         manager.shutdown()
+
+
+def test_every_status_the_queue_shows_is_already_in_the_store_and_a_failed_save_fails_the_job(store, monkeypatch):
+    """One transition writes the store, then the snapshot: whatever status a page sees, the store has."""
+    from compression.distillation.store import StorageError
+
+    seen: list[tuple[str, str | None]] = []
+    original = JobManager._finish
+
+    def recording_finish(self, job, status, error=None):  # runs after the store write, with the lock held
+        seen.append((status, store.run_status(job.state.id)))
+        original(self, job, status, error)
+
+    monkeypatch.setattr(JobManager, "_finish", recording_finish)
+    gated = GatedTrainer()
+    manager = make_manager(store, trainer=gated)
+    try:
+        first = manager.submit(TINY)
+        wait_until_running(manager, first.id)
+        assert store.run_status(first.id) == "running"
+        queued = manager.submit(replace(TINY, seed=2))
+        assert manager.cancel(queued.id)
+        gated.gate.set()
+        assert manager.wait(first.id, timeout=300).status == "done"
+        assert ("cancelled", "cancelled") in seen and ("done", "done") in seen
+
+        def full_disk(*args, **kwargs):
+            raise StorageError("The run history cannot be saved or read right now: the disk is full.")
+
+        monkeypatch.setattr(RunStore, "finish", full_disk)
+        broken = manager.submit(replace(TINY, seed=3))
+        final = manager.wait(broken.id, timeout=300)
+        assert final.status == "failed" and "disk is full" in final.error
+        assert store.run_status(broken.id) == "failed"  # never shown done, never left running
+    finally:
+        manager.shutdown()
