@@ -88,6 +88,9 @@ class Settings:
     cpu_workers: int = 1
     """Jobs that run side by side on the CPU, each in its own worker process of `train_threads` threads
     (COMPRESSION_LAB_CPU_WORKERS); a 32-core server might use 8 workers of 4 threads."""
+    ptq_inline_seconds: float = 5.0
+    """A Compress page PTQ sweep estimated at most this many seconds is quantized at once on the server;
+    a larger one goes through the job queue (COMPRESSION_LAB_PTQ_INLINE_SECONDS)."""
 
     def __repr__(self) -> str:  # never print the presenter key
         fields = {k: v for k, v in self.__dict__.items() if k != "presenter_key"}
@@ -119,4 +122,5 @@ class Settings:
             presenter_key=os.environ.get(ENV_PREFIX + "PRESENTER_KEY", "").strip() or None,
             max_sweep_cells=_env_int("MAX_SWEEP_CELLS", 72),
             cpu_workers=_env_int("CPU_WORKERS", 1),
+            ptq_inline_seconds=_env_float("PTQ_INLINE_SECONDS", 5.0, minimum=0.0),
         )

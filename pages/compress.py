@@ -18,8 +18,10 @@ from compression import quantization as qz
 from compression.config import Settings
 from compression.distillation.store import RunStore
 from compression.formats import FORMATS
+from compression.ptq import kind as ptq_kind
 from pages._charts import histogram_figure
 from pages._deploy import deploy_section
+from pages._ptq_job import queued_sweep
 from pages._shared import (
     get_manager,
     is_presenter,
@@ -341,9 +343,17 @@ try:
         activations=activations,
     )  # fmt: skip
     cache_key = (str(settings.runs_dir), run_id, record_time)
-    with st.spinner(tx("quantizing")):
-        frame = run_sweep(loaded, cache_key, tuple(roles), tuple(configs))
-except ValueError as exc:
+    manager = get_manager(settings)
+    estimate = ptq_kind.estimate_ptq_seconds(loaded.config, roles, configs, manager.train_gflops)
+    if estimate <= settings.ptq_inline_seconds:  # quantized here, once per input (cached)
+        with st.spinner(tx("quantizing")):
+            frame = run_sweep(loaded, cache_key, tuple(roles), tuple(configs))
+    else:  # a large sweep is a job of the queue, like training
+        job = ptq_kind.PTQSweepConfig(run_id, str(settings.runs_dir), tuple(roles), tuple(configs))
+        frame = queued_sweep(manager, job, estimate, visitor_id(), privileged=is_presenter())
+        if frame is None:
+            st.stop()
+except (ValueError, OSError) as exc:
     show_error(exc, tx("error_sweep"))
     st.stop()
 
@@ -441,9 +451,5 @@ with st.expander(tx("storage")):
         )
     )
 
-try:  # Deploy: ONNX export, real int8 in ONNX Runtime, speed measured as a job of the queue
-    deploy_manager = get_manager(Settings.from_env())
-except (ValueError, OSError) as exc:
-    show_error(exc, t("deploy.title"))
-else:
-    deploy_section(run_id, deploy_manager, visitor_id(), privileged=is_presenter())
+# Deploy: ONNX export, real int8 in ONNX Runtime, speed measured as a job of the queue
+deploy_section(run_id, manager, visitor_id(), privileged=is_presenter())

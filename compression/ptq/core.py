@@ -499,10 +499,12 @@ def sweep_models(
     calibration_inputs: torch.Tensor | None = None,
     reference_size: int | None = None,
     seed: int = 0,
+    on_step: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """One row per model and configuration (plus each model's float32 row, bits 32), with test accuracy,
     agreement with the float model, size in bytes and compression ratio = reference_size / size_bytes
-    (reference: the float32 teacher when present, else the largest model)."""
+    (reference: the float32 teacher when present, else the largest model). `on_step(done, total)` after each
+    quantized configuration (a job's progress; it may raise to stop)."""
     if not models:
         raise ValueError("No models to quantize.")
     if not configs:
@@ -512,6 +514,7 @@ def sweep_models(
         reference = models["teacher"] if "teacher" in models else max(models.values(), key=float_size_bytes)
         reference_size = float_size_bytes(reference)
     rows = []
+    total, done = len(models) * len(configs), 0
     for role, model in models.items():
         model = model.cpu().eval()
         float_pred = predictions(model, x_test)
@@ -529,6 +532,9 @@ def sweep_models(
                      config.effective_calibration, config.activations, ev, q.size_bytes, reference_size,
                      float_ev.test_accuracy, ", ".join(q.float_layers))
             )  # fmt: skip
+            done += 1
+            if on_step is not None:
+                on_step(done, total)
     return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 

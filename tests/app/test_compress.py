@@ -322,3 +322,34 @@ def test_a_newly_registered_variant_is_quantized_on_compress(open_page, runs_dir
     assert_no_exception(at)
     text = page_text(at) + " ".join(str(d.value.to_dict()) for d in at.dataframe)
     assert "Hard-label student at T=2" in text, text[:3000]  # its rows in the table, by its registered title
+
+
+def test_a_sweep_too_large_to_quantize_at_once_runs_as_a_queued_job_and_its_result_is_shared(
+    open_page, runs_dir, trained, monkeypatch
+):
+    """Issue 16: PTQ never runs unbudgeted on the script thread; a sweep over the inline limit is a "ptq" job of
+    the queue, and its stored result is what the next visitor (here: in Chinese) sees at once."""
+    from compression.i18n import t
+
+    monkeypatch.setenv("COMPRESSION_LAB_PTQ_INLINE_SECONDS", "0")
+    monkeypatch.setenv("COMPRESSION_LAB_TRAIN_THREADS", "1")
+    store_run(runs_dir, trained, "bigsweep")
+    at = open_page(PAGE, query={"run": "bigsweep"})
+    assert_no_exception(at)
+    assert t("compress.ptq_job.start") in [b.label for b in at.button]
+    assert not at.get("plotly_chart")  # nothing quantized while the page waited
+    at.button(key="ptq_start").click().run()
+    assert_no_exception(at)
+    assert at.session_state["_ptq_job"]
+    _wait(at, lambda a: any("balance" in str(v.proto.icon) for v in [*a.success, *a.info, *a.warning]))
+    queued_verdict = verdict_alert(at).value
+    queued_table = frame_with(at, "× smaller than teacher")
+    assert len(queued_table) == 3 * 4  # teacher, student, baseline × (float32, int8, int4, int2)
+    again = open_page(PAGE, query={"run": "bigsweep", "lang": "zh"})  # another visitor: the stored result
+    assert_no_exception(again)
+    assert t("compress.ptq_job.start", "zh") not in [b.label for b in again.button]
+    assert "Int8" not in verdict_alert(again).value and "int8" in verdict_alert(again).value.lower()
+    monkeypatch.setenv("COMPRESSION_LAB_PTQ_INLINE_SECONDS", "600")  # the same sweep quantized at once
+    inline = open_page(PAGE, query={"run": "bigsweep"})
+    assert verdict_alert(inline).value == queued_verdict
+    assert frame_with(inline, "× smaller than teacher").equals(queued_table)
