@@ -164,7 +164,9 @@ def test_a_second_screen_follows_the_running_then_the_finished_run_without_click
     open_app(projector, server, "distillation?follow=1")
     assert_no_exception(projector)
     owner = new_page(browser)
-    press_train(owner, server, SHORT.format(seed=23))
+    # Long enough that the projector sees it live on a quiet machine (150 epochs ended in about 4 s, before
+    # the projector's poll): it must draw the running run, then the finished one.
+    press_train(owner, server, SHORT.replace("epochs=150", "epochs=800").format(seed=23))
     expect(owner.locator(".st-key-distill_queue").last).to_contain_text("· 1 active")  # this run alone: listed first
     job = owner.locator(".st-key-distill_queue code").first.inner_text()
     # The projector switches to the run by itself, draws it live, then shows its results and verdict.
@@ -172,7 +174,7 @@ def test_a_second_screen_follows_the_running_then_the_finished_run_without_click
     expect(live.get_by_text("Student against teacher: test accuracy per epoch").first).to_be_visible(timeout=60_000)
     expect(projector.get_by_text("Following the room: the run training now.")).to_be_visible(timeout=30_000)
     screenshot(projector, screenshot_dir, "room-follow-live")
-    expect(projector.get_by_text(f"Run {job}: done")).to_be_visible(timeout=180_000)
+    expect(projector.get_by_text(f"Run {job}: done")).to_be_visible(timeout=600_000)
     wait_for_app(projector)
     expect(projector.get_by_text("Accuracy against model size").first).to_be_visible()
     expect(projector.locator('[data-testid="stAlert"]', has_text="Distillation").first).to_be_visible()
