@@ -637,3 +637,20 @@ def summary_csv(summary: list[dict[str, Any]]) -> str:
 
     columns = ["kind", "name", "temperature", "alpha", "seeds", "test_accuracy", "std", "test_loss", "agreement"]
     return pd.DataFrame(summary, columns=columns).to_csv(index=False)
+
+
+CELLS_COLUMNS = ["name", "test accuracy %", "± std", "kind", "temperature", "alpha", "seeds", "agreement"]
+
+
+def cells_frame(summary: list[dict[str, Any]]) -> Any:
+    """The results table: one row per cell and control, best first; accuracy and its std over seeds in %.
+    The "± std" column is left out when every row has one seed (no spread to show). Names and kinds are the
+    library's (a page says them in its visitor's language); a control's temperature is None."""
+    import pandas as pd
+
+    table = pd.DataFrame(summary)
+    if table.empty:
+        return pd.DataFrame(columns=CELLS_COLUMNS)
+    table = table.assign(**{"test accuracy %": 100 * table["test_accuracy"], "± std": 100 * table["std"].astype(float)})
+    table = table[CELLS_COLUMNS].sort_values("test accuracy %", ascending=False)
+    return table.drop(columns=["± std"]) if table["± std"].isna().all() else table
