@@ -105,8 +105,22 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
         "distill_label_smoothing": default_config().label_smoothing,
     }.items():
         st.session_state.setdefault(key, value)
+    dataset, runnable = dataset_choice(settings)
+    # The model choices sit above the form's fields (outside the form, so choosing "custom" shows its sizes at
+    # once, and a preset hides them); one border holds both.
+    box = st.container(border=True)
+    model_choices(box, dataset)
+    with box.form("distill_form", border=False, enter_to_submit=False):
+        submitted, error_slot = run_fields(settings, devices, runnable)
+    if submitted:
+        train(manager, visitor, error_slot)
+    duplicate_notice(manager, visitor)
+
+
+def dataset_choice(settings: Settings) -> tuple[str, bool]:
+    """The dataset select box (its count of datasets on this server) -> (dataset, whether it can be trained
+    here), with a warning when its files are missing and downloads are off."""
     dataset = st.session_state.get("distill_dataset", "digits")
-    shape = DATASETS.get(dataset, DATASETS["digits"]).input_shape
     present = [name for name in DATASETS if dataset_available(name, settings.data_dir)]
     st.selectbox(
         t("distillation.form.dataset_count", present=len(present), total=len(DATASETS)),
@@ -122,100 +136,103 @@ def training_form(settings: Settings, manager: JobManager, visitor: str) -> None
             missing_message(dataset, settings.data_dir, lang=lang()) + " " + t("distillation.form.train_off"),
             icon=":material/folder_off:",
         )
+    return dataset, runnable
 
-    # The model choices sit above the form's fields (outside the form, so choosing "custom" shows its sizes at
-    # once, and a preset hides them); one border holds both.
-    box = st.container(border=True)
+
+def model_choices(box, dataset: str) -> None:  # noqa: ANN001 - a bordered container
+    """The teacher and student select boxes, each option with its parameter count on `dataset`'s inputs."""
+    shape = DATASETS.get(dataset, DATASETS["digits"]).input_shape
     box.markdown(t("distillation.form.heading"))
     box.caption(dataset_detail(dataset))
-    m1, m2 = box.columns(2)
-    m1.selectbox(
-        t("distillation.form.teacher"),
-        [*TEACHER_PRESETS, CUSTOM],
-        format_func={n: model_label(n, TEACHER_PRESETS, shape) for n in [*TEACHER_PRESETS, CUSTOM]}.get,
-        key="distill_teacher",
-        help=presets_help(TEACHER_PRESETS),
-    )
-    m2.selectbox(
-        t("distillation.form.student"),
-        [*STUDENT_PRESETS, CUSTOM],
-        format_func={n: model_label(n, STUDENT_PRESETS, shape) for n in [*STUDENT_PRESETS, CUSTOM]}.get,
-        key="distill_student",
-        help=presets_help(STUDENT_PRESETS),
-    )
+    for col, role, presets in zip(
+        box.columns(2), ("teacher", "student"), (TEACHER_PRESETS, STUDENT_PRESETS), strict=True
+    ):
+        col.selectbox(
+            t(f"distillation.form.{role}"),
+            [*presets, CUSTOM],
+            format_func={n: model_label(n, presets, shape) for n in [*presets, CUSTOM]}.get,
+            key=f"distill_{role}",
+            help=presets_help(presets),
+        )
+
+
+def run_fields(settings: Settings, devices: list[str], runnable: bool):  # noqa: ANN201 - (bool, a placeholder)
+    """Inside the form: a custom model's sizes, the run's numbers, the device and the Train button ->
+    (whether Train was pressed, the placeholder beside it that explains a refused run)."""
     custom = [role for role in ("teacher", "student") if st.session_state.get(f"distill_{role}") == CUSTOM]
-    with box.form("distill_form", border=False, enter_to_submit=False):
-        if custom:
-            for col, role in zip(st.columns(2), ("teacher", "student"), strict=True):
-                if role in custom:
-                    col.text_input(
-                        t(f"distillation.form.{role}_custom"),
-                        key=f"distill_{role}_custom",
-                        help=t(f"distillation.form.{role}_custom_help"),
-                    )
+    if custom:
+        for col, role in zip(st.columns(2), ("teacher", "student"), strict=True):
+            if role in custom:
+                col.text_input(
+                    t(f"distillation.form.{role}_custom"),
+                    key=f"distill_{role}_custom",
+                    help=t(f"distillation.form.{role}_custom_help"),
+                )
 
-        c1, c2, c3 = st.columns(3)
-        c1.number_input(
-            t("distillation.form.epochs"),
-            step=50,
-            key="distill_epochs",
-            help=t("distillation.form.epochs_help", max_epochs=settings.max_epochs),
-        )
-        c2.number_input(
-            t("distillation.form.teacher_epochs"),
-            step=10,
-            key="distill_teacher_epochs",
-            help=t("distillation.form.teacher_epochs_help"),
-        )
-        c3.number_input(t("distillation.form.batch_size"), step=16, key="distill_batch_size")
+    c1, c2, c3 = st.columns(3)
+    c1.number_input(
+        t("distillation.form.epochs"),
+        step=50,
+        key="distill_epochs",
+        help=t("distillation.form.epochs_help", max_epochs=settings.max_epochs),
+    )
+    c2.number_input(
+        t("distillation.form.teacher_epochs"),
+        step=10,
+        key="distill_teacher_epochs",
+        help=t("distillation.form.teacher_epochs_help"),
+    )
+    c3.number_input(t("distillation.form.batch_size"), step=16, key="distill_batch_size")
 
-        c1, c2, c3 = st.columns(3)
-        c1.number_input(t("distillation.form.lr"), step=0.001, format="%.4f", key="distill_lr")
-        c2.number_input(
-            t("distillation.form.temperature"),
-            step=0.5,
-            format="%.2f",
-            key="distill_temperature",
-            help=t("distillation.form.temperature_help"),
-        )
-        c3.number_input(
-            t("distillation.form.alpha"),
-            step=0.05,
-            format="%.2f",
-            key="distill_alpha",
-            help=t("distillation.form.alpha_help"),
-        )
+    c1, c2, c3 = st.columns(3)
+    c1.number_input(t("distillation.form.lr"), step=0.001, format="%.4f", key="distill_lr")
+    c2.number_input(
+        t("distillation.form.temperature"),
+        step=0.5,
+        format="%.2f",
+        key="distill_temperature",
+        help=t("distillation.form.temperature_help"),
+    )
+    c3.number_input(
+        t("distillation.form.alpha"),
+        step=0.05,
+        format="%.2f",
+        key="distill_alpha",
+        help=t("distillation.form.alpha_help"),
+    )
 
-        c1, c2, _ = st.columns(3)
-        c1.number_input(t("distillation.form.seed"), step=1, key="distill_seed")
-        c2.selectbox(t("distillation.form.device"), devices, key="distill_device")
-        st.caption(t("distillation.form.alpha_note"))
-        row = st.container(horizontal=True, vertical_alignment="center")
-        submitted = row.form_submit_button(
-            t("distillation.form.train"),
-            type="primary",
-            icon=":material/play_arrow:",
-            key="distill_train",
-            disabled=not runnable,
-        )
-        error_slot = row.empty()  # a refused run is explained here, beside the Train button
+    c1, c2, _ = st.columns(3)
+    c1.number_input(t("distillation.form.seed"), step=1, key="distill_seed")
+    c2.selectbox(t("distillation.form.device"), devices, key="distill_device")
+    st.caption(t("distillation.form.alpha_note"))
+    row = st.container(horizontal=True, vertical_alignment="center")
+    submitted = row.form_submit_button(
+        t("distillation.form.train"),
+        type="primary",
+        icon=":material/play_arrow:",
+        key="distill_train",
+        disabled=not runnable,
+    )
+    return submitted, row.empty()  # a refused run is explained beside the Train button
 
-    if submitted:
-        try:
-            config = train_config_from_form({f: st.session_state.get(f"distill_{f}") for f in TRAIN_FORM_FIELDS})
-            manager.check(config)  # a refused run is said first, even when an identical one is stored
-            found = manager.identical(config)
-        except ValueError as exc:  # includes StorageError: the message says what the owner can do
-            with error_slot:
-                show_error(exc, t("distillation.form.not_started"))
-        else:
-            if found is None:
-                submit_run(manager, config, visitor, error_slot)
-            else:  # this exact run is stored: open it at once; training again is a choice
-                st.session_state["distill_job"] = found
-                st.session_state["distill_job_chosen"] = True
-                st.session_state["distill_duplicate"] = {"run": found, "config": config.to_dict()}
-    duplicate_notice(manager, visitor)
+
+def train(manager: JobManager, visitor: str, error_slot) -> None:  # noqa: ANN001 - a placeholder
+    """Train pressed: the form's run (`forms.train_config_from_form`) is checked, then queued, or the identical
+    stored run is opened at once (training it again is a choice: `duplicate_notice`)."""
+    try:
+        config = train_config_from_form({f: st.session_state.get(f"distill_{f}") for f in TRAIN_FORM_FIELDS})
+        manager.check(config)  # a refused run is said first, even when an identical one is stored
+        found = manager.identical(config)
+    except ValueError as exc:  # includes StorageError: the message says what the owner can do
+        with error_slot:
+            show_error(exc, t("distillation.form.not_started"))
+        return
+    if found is None:
+        submit_run(manager, config, visitor, error_slot)
+    else:  # this exact run is stored: open it at once; training again is a choice
+        st.session_state["distill_job"] = found
+        st.session_state["distill_job_chosen"] = True
+        st.session_state["distill_duplicate"] = {"run": found, "config": config.to_dict()}
 
 
 def submit_run(manager: JobManager, config: TrainConfig, visitor: str, error_slot=None) -> None:  # noqa: ANN001

@@ -11,7 +11,7 @@ import streamlit as st
 
 from compression.distillation.jobs import JobManager
 from compression.distillation.report import metrics_csv, summary_frame, verdict
-from compression.distillation.store import RunRecord, StorageError
+from compression.distillation.store import RunRecord
 from compression.distillation.variants import VARIANTS
 from pages._distillation_charts import draw_curves, model_names, size_chart
 from pages._distillation_form import config_line
@@ -19,12 +19,11 @@ from pages._distillation_room import room_run_controls
 from pages._runs import (
     Download,
     download_row,
-    reopen_picker,
-    show_storage_error,
     status_banner,
     status_name,
     stored_weights,
 )
+from pages._runs import history_panel as shared_history_panel
 from pages._shared import lang, lang_query, t, t_or
 
 # Rows of the "article's code vs this trainer" table: catalogue keys distillation.article.bug1..7 / fix1..7.
@@ -199,23 +198,14 @@ def stored_results(record: RunRecord, manager: JobManager) -> None:
 
 
 def history_panel(manager: JobManager) -> None:
-    st.subheader(t("distillation.history.heading"), anchor=False)
-    try:
-        runs = manager.store.list_runs(limit=50)
-    except StorageError as exc:
-        show_storage_error(exc)
-        return
-    if runs.empty:
-        st.caption(t("distillation.history.empty"))
-        return
-    shown = runs.drop(columns=["error"]).assign(status=runs["status"].map(status_name))
-    labels = {
-        row.id: t("distillation.history.option", run=row.id, created=f"{row.created:%m-%d %H:%M}", dataset=row.dataset)
-        for row in runs.itertuples()
-    }
-    choice = reopen_picker(
-        shown,
-        labels,
+    """The run history with "Reopen": an opened run stays on screen (it is chosen, not followed)."""
+    choice = shared_history_panel(
+        t("distillation.history.heading"),
+        lambda: manager.store.list_runs(limit=50),
+        t("distillation.history.empty"),
+        lambda row: t(
+            "distillation.history.option", run=row.id, created=f"{row.created:%m-%d %H:%M}", dataset=row.dataset
+        ),
         prefix="distill",
         columns=history_columns(),
         select_label=t("distillation.history.reopen"),

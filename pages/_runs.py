@@ -6,7 +6,9 @@ A module whose name starts with "_" is not a page. The words come from each page
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -15,6 +17,8 @@ from compression.distillation.jobs import JobManager, JobSnapshot
 from compression.distillation.room_run import watch_target
 from compression.distillation.store import StorageError
 from pages._shared import FEATURE_PAGES, is_presenter, job_message, lang_query, t, t_or
+
+R = TypeVar("R")
 
 
 # --- a stored job ----------------------------------------------------------------------------------------------
@@ -69,9 +73,23 @@ def show_storage_error(exc: StorageError) -> None:
     st.error(str(exc), icon=":material/database_off:")
 
 
-def reopen_picker(
-    jobs: pd.DataFrame,
-    labels: dict[str, str],
+def load_record(load: Callable[[str], R | None], job_id: str) -> R | None:
+    """A stored run or sweep (`load`: the store's reader), or None when there is none or its id is malformed;
+    a store that cannot be read says why (`StorageError`)."""
+    try:
+        return load(job_id)
+    except StorageError as exc:
+        show_storage_error(exc)
+    except ValueError:
+        pass
+    return None
+
+
+def history_panel(
+    heading: str,
+    load: Callable[[], pd.DataFrame],
+    empty: str,
+    label: Callable[[Any], str],
     *,
     prefix: str,
     columns: dict,
@@ -79,12 +97,25 @@ def reopen_picker(
     open_label: str,
     placeholder: str | None = "–",
 ) -> str | None:
-    """The history table (key `prefix`_history_table) and its "Reopen" choice (`prefix`_reopen_choice, the Open
-    button `prefix`_reopen): the id the visitor opened, else None. What opening does is the page's."""
+    """A training page's history: its heading, the table of stored jobs (`load`: newest first, with an "error"
+    column that is not shown, and statuses in the visitor's language) under the key `prefix`_history_table, and
+    "Reopen" (a choice `prefix`_reopen_choice labelled by `label(row)`, the Open button `prefix`_reopen). Returns
+    the id the visitor opened, else None; what opening does is the page's."""
+    st.subheader(heading, anchor=False)
+    try:
+        jobs = load()
+    except StorageError as exc:
+        show_storage_error(exc)
+        return None
+    if jobs.empty:
+        st.caption(empty)
+        return None
+    shown = jobs.drop(columns=["error"]).assign(status=jobs["status"].map(status_name))
     st.dataframe(
-        jobs, hide_index=True, width="stretch", key=f"{prefix}_history_table", placeholder=placeholder,
+        shown, hide_index=True, width="stretch", key=f"{prefix}_history_table", placeholder=placeholder,
         column_config=columns,
     )  # fmt: skip
+    labels = {row.id: label(row) for row in jobs.itertuples()}
     c1, c2 = st.columns([4, 1], vertical_alignment="bottom")
     choice = c1.selectbox(select_label, list(labels), format_func=labels.get, key=f"{prefix}_reopen_choice")
     if c2.button(open_label, key=f"{prefix}_reopen", icon=":material/open_in_new:"):

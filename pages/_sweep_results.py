@@ -13,18 +13,17 @@ import streamlit as st
 
 from compression.distillation.jobs import JobManager
 from compression.distillation.report import metrics_csv
-from compression.distillation.store import StorageError, SweepRecord
+from compression.distillation.store import SweepRecord
 from compression.distillation.sweep import cells_frame, heatmap_frames, summary_csv, sweep_history_frame
 from compression.distillation.sweep import verdict_text as sweep_verdict_text
 from pages._runs import (
     Download,
     download_row,
-    reopen_picker,
-    show_storage_error,
     status_banner,
     status_name,
     stored_weights,
 )
+from pages._runs import history_panel as shared_history_panel
 from pages._shared import escape_markdown, lang, t, t_or
 
 CONTROL_COLORS = {"baseline": "#e07b39", "smoothing": "#3a9d5d", "teacher": "#1c2333"}
@@ -200,29 +199,18 @@ def history_columns() -> dict:
 
 
 def history_panel(manager: JobManager) -> None:
-    st.subheader(t("sweep.history"), anchor=False)
-    try:
-        sweeps = manager.store.sweeps.list_sweeps(limit=50)
-    except StorageError as exc:
-        show_storage_error(exc)
-        return
-    if sweeps.empty:
-        st.caption(t("sweep.no_history"))
-        return
-    shown = sweeps.drop(columns=["error"]).assign(status=sweeps["status"].map(status_name))
-    labels = {
-        row.id: t(
+    """The sweep history with "Reopen"."""
+    choice = shared_history_panel(
+        t("sweep.history"),
+        lambda: manager.store.sweeps.list_sweeps(limit=50),
+        t("sweep.no_history"),
+        lambda row: t(
             "sweep.reopen_option",
             id=row.id,
             created=f"{row.created:%Y-%m-%d %H:%M}",
             dataset=row.dataset,
             cells=row.cells,
-        )
-        for row in sweeps.itertuples()
-    }
-    choice = reopen_picker(
-        shown,
-        labels,
+        ),
         prefix="sweep",
         columns=history_columns(),
         select_label=t("sweep.reopen"),

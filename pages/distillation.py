@@ -16,7 +16,6 @@ import streamlit as st
 from compression.config import Settings
 from compression.distillation.jobs import JobManager, JobSnapshot
 from compression.distillation.room_run import live_redraw_s, run_first
-from compression.distillation.store import StorageError
 from compression.distillation.variants import VARIANTS
 from pages._distillation_charts import draw_live_curves
 from pages._distillation_form import apply_deep_link, config_line, training_form
@@ -31,7 +30,7 @@ from pages._distillation_room import (
     room_moved,
     room_text,
 )
-from pages._runs import job_status_text, queue_panel, show_storage_error
+from pages._runs import job_status_text, load_record, queue_panel
 from pages._shared import get_manager, job_message, query_param, require_router, show_error, t, t_or, visitor_id
 
 
@@ -141,13 +140,7 @@ with run_area:
     presenter_panel()
 
     if watched_id and (watched is None or not watched.active):
-        try:
-            record = manager.store.get_run(watched_id)
-        except StorageError as exc:
-            show_storage_error(exc)
-            record = None
-        except ValueError:
-            record = None
+        record = load_record(manager.store.get_run, watched_id)
         if record is not None:
             stored_results(record, manager)
 

@@ -16,6 +16,7 @@ from compression.config import Settings
 from compression.distillation.jobs import JobManager
 from compression.distillation.room_run import sweep_view
 from compression.distillation.sweep import SweepRoom
+from pages._runs import load_record
 from pages._shared import get_manager, is_presenter, job_message, require_router, show_error, t, t_or, visitor_id
 from pages._sweep_form import apply_deep_link, base_config, grid_form, presenter_controls, room_form, room_panel
 from pages._sweep_results import curves, history_panel, stored_results
@@ -128,10 +129,7 @@ st.session_state["sweep_drawn_active"] = watched.id if active else None
 st.fragment(live_panel, run_every=POLL_ACTIVE_S if active else None)(manager, visitor, watched_id)
 
 if watched_id and not active:
-    try:
-        record = manager.store.sweeps.get_sweep(watched_id)
-    except ValueError:
-        record = None
+    record = load_record(manager.store.sweeps.get_sweep, watched_id)
     if record is not None:
         stored_results(record, manager)
 
