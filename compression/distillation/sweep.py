@@ -135,14 +135,17 @@ class SweepConfig:
         out = []
         for s in self.students():
             if s["kind"] == "distilled":
-                config, variant = replace(self.base, temperature=s["temperature"], alpha=s["alpha"]), VARIANTS["student"]
+                config, variant = (
+                    replace(self.base, temperature=s["temperature"], alpha=s["alpha"]),
+                    VARIANTS["student"],
+                )
             else:
                 config, variant = self.base, VARIANTS[s["kind"]]
             out.append(variant.member(config, s["model"], s["replicate"], s["index"], label=s["model"]))
         return out
 
     def mode(self) -> str:
-        """"stacked" (one batched model) when the student and every control allow it, else "looped"."""
+        """ "stacked" (one batched model) when the student and every control allow it, else "looped"."""
         if stackable(self.base.student) is None and all(m.loss is None for m in self.members()):
             return "stacked"
         return "looped"
