@@ -8,22 +8,18 @@ Part of pages/quantization.py (a module whose name starts with "_" is not a page
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from compression import quantization as qz
+from compression.grid_text import fit_width, needs_text, number_text
 from pages._quantization_charts import _fmt
 from pages._quantization_inputs import SourceKey, _article_comparison, _checked_number
 from pages._shared import t
 
 PAGE_SIZES = (25, 100, 500)
-# A number column in the browser refuses integral values from 2^53 on (every float32 beyond 2^24 is one):
-# such columns, and columns holding ∞ or an undefined figure, are shown as text (see `_displayable`).
-BROWSER_INTEGER_LIMIT = 2**53
 
 
 # Summary columns shown on the page, key columns first (the CSV and the library keep every column); each with
@@ -39,80 +35,16 @@ SUMMARY_COLUMNS = {
 }
 
 
-def _needs_text(column: pd.Series) -> bool:
-    """True when the browser's number column cannot show this column: ∞, NaN, or |value| >= 2^53."""
-    if column.dtype == bool or not pd.api.types.is_numeric_dtype(column):
-        return False
-    numbers = column.to_numpy(dtype=np.float64)
-    return bool((~np.isfinite(numbers)).any() or (np.abs(numbers) >= BROWSER_INTEGER_LIMIT).any())
-
-
-def _number_text(value: object, number_format: str | None) -> str:
-    """A finite number as the browser's number column writes it in a printf format (sprintf-js): "%.Ng" is
-    String(Number(x.toPrecision(N))), positional from 1e-6 to 1e21 ("0.000003927", "123500", "1e+38"); "%.Ne"
-    has no leading zeros in its exponent ("2.963e+73", "7.858e-5"); the others as Python's %."""
-    precision = re.fullmatch(r"%\.(\d+)g", number_format or "")
-    if precision and isinstance(value, float | np.floating) and value != 0:
-        rounded = float(f"{value:.{max(int(precision[1]), 1) - 1}e}")
-        if -7 < math.floor(math.log10(abs(rounded))) < 21:
-            return np.format_float_positional(rounded, trim="-")
-        return np.format_float_scientific(rounded, trim="-", exp_digits=1)
-    if number_format is None:
-        return f"{int(value)}" if float(value).is_integer() else f"{value}"
-    text = number_format % value
-    return re.sub(r"e([+-])0+(\d)", r"e\1\2", text) if number_format.endswith("e") else text
-
-
 def _cell_text(value: object, number_format: str | None, note: str | None = None) -> str:
     """One cell as text: a library note in words, "—" for a figure that does not exist, ∞, or the number as
-    the browser would write it (`_number_text`)."""
+    the browser would write it (`grid_text.number_text`)."""
     if note is not None:
         return t(f"quantization.note.{note}")
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if isinstance(value, float | np.floating) and math.isinf(value):
         return "∞" if value > 0 else "-∞"
-    return _number_text(value, number_format)
-
-
-# Upper bounds of character widths in pixels in the grid's 14 px Source Sans (measured in Chromium).
-_CHAR_WIDTHS = {
-    char: width
-    for chars, width in (
-        (" il.,|':;!Ij", 3.7),
-        ("ftr-()/[]`", 4.9),
-        ('szcx"', 6.4),
-        ("0123456789+#$<>=~^_*?aegkvyYFJ", 7.1),
-        ("bdhnopquAELSTVXZCPR", 8.0),
-        ("BDGK", 8.7),
-        ("HNOQU", 9.4),
-        ("mwMW%∞—", 11.7),
-        ("²·", 5.2),
-        ("Δ", 8.3),
-    )
-    for char in chars
-}
-
-
-def _text_width(text: str) -> float:
-    """About how many pixels `text` takes in the grid, from above: _CHAR_WIDTHS, else 7.8 for ASCII, 14 for
-    wide (CJK) characters and 11.7 for other symbols."""
-    width = 0.0
-    for char in text:
-        if char in _CHAR_WIDTHS:
-            width += _CHAR_WIDTHS[char]
-        elif char.isascii():
-            width += 7.8
-        else:
-            width += 14.0 if unicodedata.east_asian_width(char) in ("W", "F") else 11.7
-    return width
-
-
-def _fit_width(texts) -> int:
-    """A column width that shows the longest of `texts` whole: the text, the cell's 8 px padding on both
-    sides and a little room (the grid sizes a column to its content only once, so a column set here stays
-    right when the rows change: more formats, another page)."""
-    return int(math.ceil(max((_text_width(str(text)) for text in texts), default=0.0) + 16 + 4))
+    return number_text(value, number_format)
 
 
 def _displayable(
@@ -125,7 +57,7 @@ def _displayable(
     frame = frame.copy()
     for column in frame.columns:
         noted = notes is not None and column in notes.columns and bool(notes[column].notna().any())
-        if not (noted or _needs_text(frame[column])):
+        if not (noted or needs_text(frame[column])):
             continue
         column_notes = notes[column].to_dict() if noted else {}
         frame[column] = [
@@ -148,10 +80,10 @@ def _displayable(
             cells = [_cell_text(value, formats.get(column)) for value in frame[column]]
         else:
             cells = [str(value) for value in frame[column]]
-        config[column] = {**entry, "width": _fit_width([header, *cells])}
+        config[column] = {**entry, "width": fit_width([header, *cells])}
     index_entry = config.get("_index") or st.column_config.Column()
     index_header = index_entry.get("label") or (frame.index.name or "")
-    config["_index"] = {**index_entry, "width": _fit_width([index_header, *(str(i) for i in frame.index)])}
+    config["_index"] = {**index_entry, "width": fit_width([index_header, *(str(i) for i in frame.index)])}
     return frame, config
 
 
