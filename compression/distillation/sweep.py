@@ -135,14 +135,17 @@ class SweepConfig:
         out = []
         for s in self.students():
             if s["kind"] == "distilled":
-                config, variant = replace(self.base, temperature=s["temperature"], alpha=s["alpha"]), VARIANTS["student"]
+                config, variant = (
+                    replace(self.base, temperature=s["temperature"], alpha=s["alpha"]),
+                    VARIANTS["student"],
+                )
             else:
                 config, variant = self.base, VARIANTS[s["kind"]]
             out.append(variant.member(config, s["model"], s["replicate"], s["index"], label=s["model"]))
         return out
 
     def mode(self) -> str:
-        """"stacked" (one batched model) when the student and every control allow it, else "looped"."""
+        """ "stacked" (one batched model) when the student and every control allow it, else "looped"."""
         if stackable(self.base.student) is None and all(m.loss is None for m in self.members()):
             return "stacked"
         return "looped"
@@ -637,3 +640,20 @@ def summary_csv(summary: list[dict[str, Any]]) -> str:
 
     columns = ["kind", "name", "temperature", "alpha", "seeds", "test_accuracy", "std", "test_loss", "agreement"]
     return pd.DataFrame(summary, columns=columns).to_csv(index=False)
+
+
+CELLS_COLUMNS = ["name", "test accuracy %", "± std", "kind", "temperature", "alpha", "seeds", "agreement"]
+
+
+def cells_frame(summary: list[dict[str, Any]]) -> Any:
+    """The results table: one row per cell and control, best first; accuracy and its std over seeds in %.
+    The "± std" column is left out when every row has one seed (no spread to show). Names and kinds are the
+    library's (a page says them in its visitor's language); a control's temperature is None."""
+    import pandas as pd
+
+    table = pd.DataFrame(summary)
+    if table.empty:
+        return pd.DataFrame(columns=CELLS_COLUMNS)
+    table = table.assign(**{"test accuracy %": 100 * table["test_accuracy"], "± std": 100 * table["std"].astype(float)})
+    table = table[CELLS_COLUMNS].sort_values("test accuracy %", ascending=False)
+    return table.drop(columns=["± std"]) if table["± std"].isna().all() else table

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
+from typing import ClassVar
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -401,3 +403,52 @@ def test_the_queue_says_how_many_jobs_the_cpu_runs_at_once(open_page, monkeypatc
     monkeypatch.setenv("COMPRESSION_LAB_CPU_WORKERS", "0")
     bad = open_page(PAGE)
     assert "COMPRESSION_LAB_CPU_WORKERS must be at least 1" in page_text(bad)  # a message, not a traceback
+
+
+@dataclass(frozen=True)
+class OverRun:
+    """A job over a stored run, as a deploy benchmark or QAT job is (its config names the run)."""
+
+    kind: ClassVar[str] = "over-run-test"
+    run_id: str
+
+    def to_dict(self) -> dict:
+        return {"run_id": self.run_id}
+
+
+def test_watch_on_a_job_over_a_stored_run_opens_compress_at_that_run(open_page):
+    """Issue 16: "Watch" on a job of another kind ended at nothing on the trainer. A job over a stored run (a
+    deploy benchmark, QAT: its config names the run) opens /compress?run=<run id>, that run selected. The kind
+    here is registered for this test only (the worker process does not know it: the job fails there, and a
+    finished job is still listed with its Watch button)."""
+    from compression.config import Settings
+    from compression.distillation.job_kinds import JOB_KINDS, JobKind, register_job_kind
+    from compression.distillation.store import JobStore
+    from compression.distillation.trainer import default_config
+    from pages._shared import get_manager
+
+    register_job_kind(
+        JobKind(
+            name=OverRun.kind,
+            from_payload=lambda payload: OverRun(payload["run_id"]),
+            check=lambda config, limits: 1.0,
+            run=lambda config, context: None,
+            store=lambda runs: JobStore(runs, OverRun.kind),
+            describe=lambda config: {"dataset": "digits", "teacher": config.run_id, "student": "int4", "device": "cpu"},
+        )
+    )
+    try:
+        manager = get_manager(Settings.from_env())
+        run_id = "watchrun0001"
+        manager.store.create_run(run_id, default_config("digits").to_dict())
+        manager.store.finish(run_id, {"student": {"test_accuracy": 0.9}}, {})
+        job = manager.submit(OverRun(run_id), owner="someone-else")
+
+        at = open_page(PAGE)
+        at.button(key=f"distill_watch_{job.id}").click().run()
+        assert_no_exception(at)
+        assert at.title[0].value == ":material/compress: Compress a trained model", [t.value for t in at.title]
+        assert at.session_state["compress_run"] == run_id
+        assert at.query_params["run"] in (run_id, [run_id])
+    finally:
+        JOB_KINDS.pop(OverRun.kind, None)

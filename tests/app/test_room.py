@@ -224,7 +224,7 @@ PAGE_PARAMS = {
     "pages/home.py": ("lang",),  # the router's: one language switch for every page, warned on the first run
     "pages/quiz.py": ("mode",),
     "pages/quantization.py": ("values", "bits", "scheme", "rounding", "calibration"),
-    "pages/sweep.py": ("dataset", "teacher", "student", "epochs", "teacher_epochs"),
+    "pages/sweep.py": ("dataset", "teacher", "student", "epochs", "teacher_epochs", "sweep"),
     "pages/distillation.py": (
         "dataset", "teacher", "student", "epochs", "batch_size", "lr", "temperature", "alpha", "seed", "follow",
     ),

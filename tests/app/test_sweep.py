@@ -395,3 +395,90 @@ def test_the_page_has_no_bare_string_statements():
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
     ]
     assert stray == [], f"bare strings at lines {stray} would be drawn on the page"
+
+
+def start_grid_sweep(at: AppTest, epochs: int = 3) -> str:
+    """One cell (T=4, alpha=0.5) and its controls over the article's MLP teacher: the started sweep's id."""
+    at.segmented_control(key="sweep_mode").set_value("grid").run()
+    at.multiselect(key="sweep_grid_t").set_value([4.0])
+    at.multiselect(key="sweep_grid_alpha").set_value([0.5]).run()
+    quick_settings(at)
+    at.number_input(key="sweep_epochs").set_value(epochs).run()
+    at.button(key="sweep_grid_start").click().run()
+    assert_no_exception(at)
+    return at.session_state["sweep_job"]
+
+
+def shows_sweep(at: AppTest, job: str, status: str) -> bool:
+    return f"Sweep `{job}`: {status}" in page_text(at)
+
+
+def test_watch_on_a_sweep_in_the_trainers_queue_opens_it_on_the_sweep_page(open_page):
+    """Issue 16: "Watch" on a sweep in the trainer's queue ended at nothing (the trainer looked the sweep up in
+    its runs). It opens /sweep?sweep=<id>, which watches that sweep and draws its results."""
+    starter = open_page(PAGE)
+    job = start_grid_sweep(starter)
+    wait_for(starter, lambda at: shows_sweep(at, job, "done"))
+
+    visitor = open_page("pages/distillation.py")
+    visitor.button(key=f"distill_watch_{job}").click().run()
+    assert_no_exception(visitor)
+    assert visitor.title[0].value == "Distillation sweep", [t.value for t in visitor.title]
+    assert visitor.session_state["sweep_job"] == job  # watched on purpose, not the fresh visit's latest sweep
+    assert visitor.query_params["sweep"] in (job, [job])
+    assert shows_sweep(visitor, job, "done"), page_text(visitor)[-1500:]
+    assert any(s.key == "sweep_heatmap_accuracy" for s in visitor.get("flex_container"))
+
+
+def test_a_sweep_link_opens_that_sweep_and_a_bad_id_is_refused(open_page):
+    starter = open_page(PAGE)
+    first = start_grid_sweep(starter)
+    wait_for(starter, lambda at: shows_sweep(at, first, "done"))
+    second = start_grid_sweep(starter)
+    wait_for(starter, lambda at: shows_sweep(at, second, "done"))
+
+    linked = open_page(PAGE, query={"sweep": first})  # not the latest: the link's
+    assert_no_exception(linked)
+    assert shows_sweep(linked, first, "done") and not shows_sweep(linked, second, "done")
+
+    bad = open_page(PAGE, query={"sweep": "../etc"})
+    assert_no_exception(bad)
+    assert set(link_warnings(bad)) == {"sweep"}, link_warnings(bad)
+    assert shows_sweep(bad, second, "done")  # the fresh visit's latest sweep, as without a link
+
+
+def test_a_fresh_visit_shows_the_rooms_latest_sweep_live_then_finished(open_page):
+    """Issue 16: a fresh visit to the sweep page shows the room's latest sweep, as the trainer shows the room's
+    latest run: a sweep running now, live; else the newest finished one with its heatmap."""
+    from compression.config import Settings
+    from pages._shared import get_manager
+
+    starter = open_page(PAGE)
+    done = start_grid_sweep(starter)
+    wait_for(starter, lambda at: shows_sweep(at, done, "done"))
+    fresh = open_page(PAGE)
+    assert_no_exception(fresh)
+    assert "sweep_job" not in fresh.session_state or fresh.session_state["sweep_job"] is None
+    assert shows_sweep(fresh, done, "done"), page_text(fresh)[-1500:]
+    assert any(s.key == "sweep_heatmap_accuracy" for s in fresh.get("flex_container"))
+
+    manager = get_manager(Settings.from_env())
+    running = start_grid_sweep(starter, epochs=2000)  # long enough to be seen running on a busy machine
+    try:
+        deadline = time.monotonic() + 180
+        while manager.snapshot(running).status == "queued":
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        live = open_page(PAGE)
+        assert_no_exception(live)
+        assert any(s.key == "sweep_live" for s in live.get("flex_container")), page_text(live)[-1500:]
+        assert not shows_sweep(live, done, "done")  # the live sweep, not the older finished one
+    finally:
+        manager.cancel(running, manager.snapshot(running).owner)
+    deadline = time.monotonic() + 180
+    while manager.snapshot(running).active:
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    live.run()  # a cancelled sweep is no result to show: the newest finished one again, as the trainer does
+    assert_no_exception(live)
+    assert shows_sweep(live, done, "done"), page_text(live)[-1500:]

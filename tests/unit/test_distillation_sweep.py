@@ -319,3 +319,23 @@ def test_the_sweep_verdict_is_rendered_from_its_figures_in_each_language(summary
     assert zh != v["headline"] and not any(word in zh for word in ("Best cell", "baseline", "noise", "seeds"))
     old = {k: val for k, val in v.items() if k != "seeds"}  # a verdict stored before it kept its seeds
     assert verdict_text(old, "en", seeds=summary[0]["seeds"] if summary else None) == v["headline"]
+
+
+def test_the_cells_table_is_best_first_in_percent_and_drops_an_empty_spread():
+    from compression.distillation.sweep import CELLS_COLUMNS, cells_frame
+
+    one_seed = [
+        {"kind": "distilled", "name": "T=4 α=0.5", "temperature": 4.0, "alpha": 0.5, "seeds": 1,
+         "test_accuracy": 0.90, "std": None, "agreement": 0.95},
+        {"kind": "baseline", "name": "baseline", "temperature": None, "alpha": 0.0, "seeds": 1,
+         "test_accuracy": 0.925, "std": None, "agreement": 0.9},
+    ]  # fmt: skip
+    table = cells_frame(one_seed)
+    assert list(table["name"]) == ["baseline", "T=4 α=0.5"]  # best first
+    assert list(table["test accuracy %"]) == pytest.approx([92.5, 90.0])
+    assert "± std" not in table.columns  # one seed per cell: no spread to show
+    three_seeds = [{**row, "seeds": 3, "std": 0.01} for row in one_seed]
+    table = cells_frame(three_seeds)
+    assert list(table.columns) == CELLS_COLUMNS
+    assert list(table["± std"]) == pytest.approx([1.0, 1.0])
+    assert cells_frame([]).empty

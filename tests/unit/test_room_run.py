@@ -5,13 +5,28 @@ from __future__ import annotations
 import pytest
 
 from compression.distillation.room_run import (
+    LIVE_REDRAW_FOLLOWING_S,
+    LIVE_REDRAW_S,
     PIN_FILE,
+    POLL_FOLLOWING_S,
+    POLL_IDLE_S,
+    POLL_QUEUED_S,
+    POLL_RUNNING_S,
     OwnJob,
+    QueuedJob,
     RoomFocus,
     RoomPin,
+    SweepView,
     TrainerView,
+    WatchTarget,
+    live_redraw_s,
+    poll_interval,
     room_focus,
+    run_first,
+    sweep_view,
     trainer_view,
+    view_changed,
+    watch_target,
 )
 from compression.distillation.store import RunStore
 
@@ -110,3 +125,64 @@ def test_only_a_visitor_without_a_run_follows_the_room():
     view = trainer_view(follow=False, chosen=None, own_jobs=[], room=ROOM)
     assert view.following and view.run_id == "b-running"
     assert trainer_view(follow=False, chosen=None, own_jobs=[], room=None) == TrainerView(None, "room", None)
+
+
+# --- polling, redraw, view changes, where a job is watched, the sweep page's view ------------------------------
+
+
+def test_a_tab_polls_fast_only_while_its_own_or_chosen_job_runs():
+    mine = QueuedJob("aaa", "me", "running")
+    other = QueuedJob("bbb", "you", "running")
+    queued_mine = QueuedJob("ccc", "me", "queued")
+    args = {"visitor": "me", "watched": None, "chosen": False, "follow": False}
+    assert poll_interval([mine, other], **args) == POLL_RUNNING_S
+    # Following the room's running job (nothing watched, or watching that job without choosing it).
+    assert poll_interval([other], **args) == POLL_FOLLOWING_S
+    assert poll_interval([other], **{**args, "watched": "bbb"}) == POLL_FOLLOWING_S
+    # Chosen (Watch, Reopen): as fast as the owner's own.
+    assert poll_interval([other], **{**args, "watched": "bbb", "chosen": True}) == POLL_RUNNING_S
+    # Watching another (finished) run while someone else's runs: nothing of this tab's is live.
+    assert poll_interval([other], **{**args, "watched": "old"}) == POLL_IDLE_S
+    assert poll_interval([queued_mine], **args) == POLL_QUEUED_S
+    assert poll_interval([], **{**args, "follow": True}) == POLL_QUEUED_S  # a projector picks up the next run
+    assert poll_interval([], **args) == POLL_IDLE_S
+    assert POLL_RUNNING_S < POLL_FOLLOWING_S < POLL_QUEUED_S < POLL_IDLE_S
+
+
+def test_only_the_owners_or_choosers_tab_redraws_every_second():
+    assert live_redraw_s(owner="me", visitor="me", chosen=False) == LIVE_REDRAW_S
+    assert live_redraw_s(owner="you", visitor="me", chosen=True) == LIVE_REDRAW_S
+    assert live_redraw_s(owner="you", visitor="me", chosen=False) == LIVE_REDRAW_FOLLOWING_S > LIVE_REDRAW_S
+
+
+def test_a_chosen_run_stays_unless_the_tab_follows_the_room():
+    room = TrainerView("new", "room", RoomFocus("new", "live"))
+    assert view_changed(room, ("room", "old"), chosen=False, follow=False)
+    assert not view_changed(room, ("room", "new"), chosen=False, follow=False)
+    assert not view_changed(room, ("chosen", "old"), chosen=True, follow=False)  # the visitor's pick stays
+    assert view_changed(room, ("room", "old"), chosen=True, follow=True)  # ?follow=1 moves with the room
+    assert view_changed(TrainerView("mine", "own"), None, chosen=False, follow=False)  # first poll of a new tab
+
+
+def test_own_and_chosen_runs_are_drawn_above_the_form():
+    assert run_first(TrainerView("a", "own"), follow=False)
+    assert run_first(TrainerView("a", "chosen"), follow=False)
+    assert not run_first(TrainerView("a", "room"), follow=False)
+    assert not run_first(TrainerView("a", "chosen"), follow=True)
+
+
+def test_watch_opens_each_kind_of_job_on_its_own_page():
+    assert watch_target("run", "r1") == WatchTarget("distillation", {})
+    assert watch_target("sweep", "s1") == WatchTarget("sweep", {"sweep": "s1"})
+    assert watch_target("benchmark", "b1", "r1") == WatchTarget("compress", {"run": "r1"})
+    assert watch_target("qat", "q1", "r2") == WatchTarget("compress", {"run": "r2"})
+    assert watch_target("run", "r1", "r1") == WatchTarget("distillation", {})
+
+
+def test_a_sweep_tab_shows_what_it_watches_then_the_room_then_live_then_latest():
+    args = {"watched": None, "room_job": None, "running": [], "latest_finished": None}
+    assert sweep_view(**args) == SweepView(None, "none")
+    assert sweep_view(**{**args, "latest_finished": "old"}) == SweepView("old", "latest")
+    assert sweep_view(**{**args, "latest_finished": "old", "running": ["run1", "run2"]}) == SweepView("run1", "live")
+    assert sweep_view(**{**args, "running": ["run1"], "room_job": "room"}) == SweepView("room", "room")
+    assert sweep_view(**{**args, "room_job": "room", "watched": "mine"}) == SweepView("mine", "chosen")
