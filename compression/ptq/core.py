@@ -35,7 +35,14 @@ import torch
 from torch import nn
 
 from compression.formats import FORMATS, quantize_float
-from compression.quantization import QParams, QuantResult, code_range, qparams_from_range, quantize, quantize_per_channel
+from compression.quantization import (
+    QParams,
+    QuantResult,
+    code_range,
+    qparams_from_range,
+    quantize,
+    quantize_per_channel,
+)
 
 INTEGER_SCHEMES: tuple[str, ...] = ("symmetric", "affine", "symmetric_restricted")
 FLOAT_SCHEMES: tuple[str, ...] = tuple(FORMATS)  # fp8_e4m3, fp8_e5m2, fp4_e2m1, nf4

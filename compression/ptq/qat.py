@@ -155,7 +155,9 @@ class WeightFakeQuant(nn.Module):
 
 def unhandled_layers(model: nn.Module) -> list[str]:
     """Layers with parameters that QAT leaves in float32 (not a Linear or Conv2d), named with their type."""
-    return [f"{name} ({type(m).__name__})" for name, m in parameter_modules(model) if not isinstance(m, QUANTIZED_TYPES)]
+    return [
+        f"{name} ({type(m).__name__})" for name, m in parameter_modules(model) if not isinstance(m, QUANTIZED_TYPES)
+    ]
 
 
 def prepare_qat(model: nn.Module, bits: int, granularity: str = "per-channel", scale: str = "minmax") -> nn.Module:
@@ -194,7 +196,7 @@ def final_scales(qmodel: nn.Module) -> dict[str, torch.Tensor]:
 def latent_model(qmodel: nn.Module) -> nn.Module:
     """A float copy of `qmodel` on the CPU with its latent (unquantized) weights: the parametrizations removed."""
     model = copy.deepcopy(qmodel).cpu()
-    for name, module in list(model.named_modules()):
+    for module in list(model.modules()):
         if parametrize.is_parametrized(module, "weight"):
             parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
     for p in model.parameters():
@@ -427,9 +429,7 @@ def train_qat(
             for seed in range(plan.seeds):
                 for uses_teacher in plan.teacher:
                     name = member_name(role, bits, uses_teacher, seed)
-                    terms = (
-                        LossTerms(alpha=base.alpha, temperature=base.temperature) if uses_teacher else LossTerms()
-                    )
+                    terms = LossTerms(alpha=base.alpha, temperature=base.temperature) if uses_teacher else LossTerms()
                     title = f"{role} int{bits} QAT{' + teacher' if uses_teacher else ''}"
                     members.append(Member(name, "qat", terms, replicate=seed, title=title))
                     qmodel = prepare_qat(model, bits, plan.granularity, plan.scale)
