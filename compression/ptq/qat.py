@@ -198,7 +198,12 @@ def latent_model(qmodel: nn.Module) -> nn.Module:
     model = copy.deepcopy(qmodel).cpu()
     for module in list(model.modules()):
         if parametrize.is_parametrized(module, "weight"):
-            parametrize.remove_parametrizations(module, "weight", leave_parametrized=False)
+            # Not `remove_parametrizations`: it deletes the property from the parametrized class, which a deep copy
+            # shares with `qmodel`. Turn this module back into its float class and give it the latent weight.
+            latent = module.parametrizations["weight"].original.detach().clone()
+            module.__class__ = module.__class__.__bases__[0]
+            del module._modules["parametrizations"]
+            module._parameters["weight"] = nn.Parameter(latent, requires_grad=False)
     for p in model.parameters():
         p.requires_grad_(False)
     return model.eval()
