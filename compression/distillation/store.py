@@ -730,11 +730,30 @@ class JobStore(_TableView):
 
     @_guarded
     def finish(self, run_id: str, results: dict[str, Any], weights: dict[str, Any] | None = None) -> None:
+        """Weights first (name -> state dict, as safetensors under runs_dir/jobs/<job id>/<name>.safetensors, with
+        the metadata `results["weights_metadata"][name]` when given), then the result."""
+        if weights:
+            from safetensors.torch import save_file
+
+            folder = self.runs_dir / "jobs" / check_run_id(run_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            extra = results.get("weights_metadata", {})
+            for name, state in weights.items():
+                check_run_id(name)  # a plain file name
+                meta = {"job_id": run_id, "kind": self.kind, "name": name, **extra.get(name, {})}
+                tmp = folder / f"{name}.safetensors.tmp"
+                save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=meta)
+                tmp.replace(folder / f"{name}.safetensors")
         with self.runs._conn() as conn:
             conn.execute(
                 "UPDATE jobs SET status='done', results=?, updated_at=? WHERE id=?",
                 (json.dumps(results), time.time(), run_id),
             )
+
+    def weights_path(self, job_id: str, name: str) -> Path | None:
+        """The safetensors file of one model a job stored, or None."""
+        path = self.runs_dir / "jobs" / check_run_id(job_id) / f"{check_run_id(name)}.safetensors"
+        return path if path.is_file() else None
 
     @_guarded
     def mark_interrupted(self) -> int:
@@ -760,6 +779,12 @@ class JobStore(_TableView):
     @_guarded
     def latest(self, **match: Any) -> dict[str, Any] | None:
         """The newest finished job of this kind whose configuration has these values (e.g. run_id=...)."""
+        found = self.latest_with_id(**match)
+        return None if found is None else found[1]
+
+    @_guarded
+    def latest_with_id(self, **match: Any) -> tuple[str, dict[str, Any] | None] | None:
+        """`latest`, with the job's id: (id, result)."""
         rows = (
             self.runs._conn()
             .execute(
@@ -771,5 +796,5 @@ class JobStore(_TableView):
         for row in rows:
             config = json.loads(row["config"])
             if all(config.get(k) == v for k, v in match.items()):
-                return json.loads(row["results"]) if row["results"] else None
+                return row["id"], (json.loads(row["results"]) if row["results"] else None)
         return None

@@ -286,3 +286,103 @@ def test_an_unhandled_layer_is_named_and_left_float():
     state = qat.export_state(q)
     assert torch.equal(state["2.weight"], model[2].weight.detach())  # kept in float, under its own name
     assert "1.weight_codes" in state and "2.weight_codes" not in state
+
+
+# --- the job kind -------------------------------------------------------------------------------------------------
+def wait_for(manager, job_id, done, timeout=600.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        snap = manager.snapshot(job_id)
+        if done(snap):
+            return snap
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached the state: {manager.snapshot(job_id)}")
+
+
+def qat_config(store, **plan):
+    from compression.ptq.qat_kind import QATConfig
+
+    base = {"run_id": "run1", "runs_dir": str(store.runs_dir), "device": "cpu", "bits": [4, 2], "epochs": 3, "seeds": 2}
+    return QATConfig.from_payload({**base, **plan})
+
+
+def test_a_qat_job_runs_in_the_worker_process_and_stores_its_models(run, tmp_path):
+    """The job contract end to end: plain JSON into the spawned worker, per-epoch progress, the result and every
+    QAT model's codes and scales in the store (runs_dir/jobs/<job id>/<name>.safetensors, metadata bits)."""
+    from safetensors import safe_open
+
+    from compression.distillation.job_kinds import payload_of
+    from compression.distillation.jobs import JobManager
+    from compression.distillation.store import JobStore
+
+    _, store = run
+    config = qat_config(store)
+    assert payload_of(config)[0] == "qat"
+    manager = JobManager(RunStore(store.runs_dir), executor="process", train_threads=1, data_dir=tmp_path)
+    try:
+        job = manager.submit(config, owner="a")
+        snap = wait_for(manager, job.id, lambda s: not s.active)
+        assert snap.status == "done", snap.error
+        jobs = JobStore(manager.store, "qat")
+        job_id, result = jobs.latest_with_id(run_id="run1")
+        assert job_id == job.id
+        assert len(result["qat"]) == 2 * 2 * 2 * 2  # models × bits × losses × seeds
+        assert {row["seed"] for row in result["qat"]} == {0, 1}
+        assert all(row["test_accuracy"] == row["trained_accuracy"] for row in result["qat"])
+        assert {(s["model"], s["bits"], s["teacher"]) for s in result["summary"]} == {
+            (m, b, t) for m in ("student", "baseline") for b in (4, 2) for t in (False, True)
+        }
+        assert all(s["seeds"] == 2 and s["std"] is not None for s in result["summary"])
+        assert result["verdict"] and all(v["key"].startswith("qat.verdict.") for v in result["verdict"])
+        for row in result["qat"]:
+            path = jobs.weights_path(job.id, row["name"])
+            assert path is not None
+            with safe_open(str(path), "pt") as handle:
+                assert handle.metadata()["bits"] == str(row["bits"])
+                codes = handle.get_tensor("1.weight_codes")
+            qmin, qmax = qat.weight_code_range(row["bits"])
+            assert codes.dtype == torch.int8 and qmin <= int(codes.min()) and int(codes.max()) <= qmax
+        assert jobs.weights_path(job.id, "nosuchmodel") is None
+    finally:
+        manager.shutdown()
+
+
+def test_a_cancelled_qat_job_stops(run, tmp_path):
+    from compression.distillation.jobs import JobManager
+
+    _, store = run
+    manager = JobManager(RunStore(store.runs_dir), executor="thread", train_threads=1, data_dir=tmp_path)
+    try:
+        job = manager.submit(qat_config(store, epochs=200, seeds=5), owner="a")
+        wait_for(manager, job.id, lambda s: s.status == "running" and s.fraction > 0)
+        assert manager.cancel(job.id, "a")
+        snap = wait_for(manager, job.id, lambda s: not s.active)
+        assert snap.status == "cancelled"
+        assert snap.fraction < 0.5  # it stopped long before the end
+    finally:
+        manager.shutdown()
+
+
+def test_a_qat_job_over_budget_or_without_weights_is_refused(run, tmp_path):
+    from compression.distillation.jobs import JobManager
+
+    result, store = run
+    tight = JobManager(RunStore(store.runs_dir), executor="thread", max_job_seconds=0.05, data_dir=tmp_path)
+    try:
+        with pytest.raises(LabError) as refused:
+            tight.submit(qat_config(store, epochs=200, seeds=5), owner="a")
+        assert refused.value.key == "qat.too_long"
+        assert "QAT" in refused.value.message("zh")
+        with pytest.raises(LabError) as bad:
+            tight.submit(qat_config(store, bits=[1]), owner="a")
+        assert bad.value.key == "qat.bits"
+        other = RunStore(tmp_path / "other")
+        other.create_run("run1", result.config)
+        other.finish("run1", {"config": result.config}, {"teacher": result.weights["teacher"]})
+        with pytest.raises(LabError) as missing:
+            tight.submit(qat_config(other), owner="a")
+        assert missing.value.key == "qat.no_weights" and "student" in str(missing.value)
+    finally:
+        tight.shutdown()
