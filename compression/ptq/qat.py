@@ -589,3 +589,62 @@ def stored_states(store: Any, run_id: str, roles: Sequence[str]) -> tuple[dict[s
     if missing:
         raise LabError("qat.no_weights", models=", ".join(missing))
     return record.config, states
+
+
+# --- command lines (python -m compression.distill --qat-bits, python -m compression.ptq --qat-bits) ---------------
+CLI_FIELDS = ("model", "bits", "teacher", "test_accuracy", "ptq_accuracy", "float_accuracy", "size_bytes", "epochs")
+
+
+def parse_qat_bits(text: str) -> tuple[int, ...]:
+    """ "4,2" -> (4, 2); LabError for a bitwidth out of range, ValueError for text that is not a number."""
+    items = [item.strip() for item in str(text).split(",") if item.strip()]
+    if not items:
+        raise LabError("qat.no_bits", low=MIN_BITS, high=MAX_BITS)
+    out = []
+    for item in items:
+        try:
+            value = int(item)
+        except ValueError:
+            raise LabError("qat.bits", low=MIN_BITS, high=MAX_BITS, value=repr(item)) from None
+        out.append(check_qat_bits(value))
+    return tuple(dict.fromkeys(out))
+
+
+def cli_rows(result: QATResult) -> list[dict[str, Any]]:
+    """The JSON's "qat" list: one row per (model, bits, teacher) (and seed, when several were trained)."""
+    several = int(result.plan.get("seeds", 1)) > 1
+    return [{k: row[k] for k in (*CLI_FIELDS, *(("seed",) if several else ()))} for row in result.rows]
+
+
+def print_qat(result: QATResult, lang: str = "en") -> None:
+    from compression.ptq.qat_verdict import qat_verdict, verdict_text
+
+    print(f"quantization-aware training ({result.plan['epochs']} epochs at lr {result.plan['lr']:g}, "
+          f"{result.plan['granularity']} {result.plan['scale']} scales, {result.seconds:.1f} s):")  # fmt: skip
+    for row in result.summary:
+        spread = "" if row["std"] is None else f" ± {100 * row['std']:.2f} (n={row['seeds']})"
+        print(
+            f"  {row['model']:10s} int{row['bits']} {'QAT + teacher' if row['teacher'] else 'QAT          '} "
+            f"{100 * row['test_accuracy']:6.2f}%{spread}  PTQ {100 * row['ptq_accuracy']:6.2f}%  "
+            f"float {100 * row['float_accuracy']:6.2f}%  {row['size_bytes']:>8,d} B"
+        )
+    if result.float_layers:
+        print(f"  left in float32 (layer type not handled): {', '.join(result.float_layers)}")
+    for item in qat_verdict(result.summary).items:
+        print(verdict_text(item, lang))
+
+
+def save_models(result: QATResult, folder: Any) -> list[str]:
+    """--qat-save DIR: DIR/<name>.safetensors per QAT model (codes, scales, biases; metadata bits, model, ...)."""
+    from pathlib import Path
+
+    from safetensors.torch import save_file
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, state in result.weights.items():
+        path = out / f"{name}.safetensors"
+        save_file(state, str(path), metadata=result.metadata.get(name, {}))
+        written.append(str(path))
+    return written

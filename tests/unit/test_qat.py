@@ -386,3 +386,68 @@ def test_a_qat_job_over_budget_or_without_weights_is_refused(run, tmp_path):
         assert missing.value.key == "qat.no_weights" and "student" in str(missing.value)
     finally:
         tight.shutdown()
+
+
+# --- the command lines ----------------------------------------------------------------------------------------------
+def cli(args: list[str], runs_dir) -> "subprocess.CompletedProcess":  # noqa: F821, UP037
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {"COMPRESSION_LAB_RUNS_DIR": str(runs_dir), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_distill_cli_adds_the_qat_rows_and_saves_codes_and_scales(tmp_path):
+    import json
+
+    from safetensors import safe_open
+
+    out, save = tmp_path / "out.json", tmp_path / "qat"
+    done = cli(
+        ["-m", "compression.distill", "--teacher", "article-teacher", "--epochs", "20", "--teacher-epochs", "20",
+         "--quiet", "--no-cache", "--ptq-bits", "4,2", "--qat-bits", "4,2", "--qat-epochs", "2", "--qat-save",
+         str(save), "--json", str(out)],
+        tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(out.read_text())
+    rows = payload["qat"]
+    assert len(rows) == 2 * 2 * 2
+    assert all(list(row) == list(qat.CLI_FIELDS) for row in rows)
+    ptq_rows = {(r["model"], r["bits"]): r for r in payload["ptq"]}
+    for row in rows:
+        ptq = ptq_rows[(row["model"], row["bits"])]
+        assert row["ptq_accuracy"] == ptq["test_accuracy"]  # the same model, bits and per-channel min-max PTQ
+        assert row["size_bytes"] == ptq["size_bytes"]
+        assert row["float_accuracy"] == payload[row["model"]]["test_accuracy"]
+        assert row["epochs"] == 2 and isinstance(row["teacher"], bool)
+    assert "quantization-aware training" in done.stdout
+    files = sorted(p.name for p in save.iterdir())
+    assert "student-int2-qat-teacher.safetensors" in files and len(files) == 8
+    with safe_open(str(save / "student-int2-qat-teacher.safetensors"), "pt") as handle:
+        assert handle.metadata()["bits"] == "2"
+        codes = handle.get_tensor("1.weight_codes")
+        assert codes.dtype == torch.int8 and set(codes.unique().tolist()) <= {-2, -1, 0, 1}
+        assert handle.get_tensor("1.weight_scale").shape == (codes.shape[0],)
+        assert handle.get_tensor("1.bias").dtype == torch.float32
+
+
+def test_ptq_cli_trains_qat_on_a_stored_run_and_refuses_bad_bits(run, tmp_path):
+    import json
+
+    _, store = run
+    out = tmp_path / "qat.json"
+    done = cli(["-m", "compression.ptq", "--run", "run1", "--qat-bits", "3", "--qat-epochs", "2", "--qat-seeds", "2",
+                "--json", str(out)], store.runs_dir)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(out.read_text())
+    assert {(r["model"], r["teacher"], r["seed"]) for r in payload["qat"]} == {
+        (m, t, s) for m in ("student", "baseline") for t in (False, True) for s in (0, 1)
+    }
+    assert payload["verdict"] and "At int3" in done.stdout
+    bad = cli(["-m", "compression.ptq", "--run", "run1", "--qat-bits", "4,9"], store.runs_dir)
+    assert bad.returncode == 2 and "from 2 to 8" in bad.stderr and "Traceback" not in bad.stderr
+    bad = cli(["-m", "compression.distill", "--qat-bits", "1"], store.runs_dir)
+    assert bad.returncode == 2 and "from 2 to 8" in bad.stderr and "Traceback" not in bad.stderr
