@@ -20,6 +20,7 @@ from compression.distillation.store import RunStore
 from compression.formats import FORMATS
 from pages._charts import histogram_figure
 from pages._deploy import deploy_section
+from pages._qat import qat_section
 from pages._shared import (
     get_manager,
     is_presenter,
@@ -441,9 +442,10 @@ with st.expander(tx("storage")):
         )
     )
 
-try:  # Deploy: ONNX export, real int8 in ONNX Runtime, speed measured as a job of the queue
+try:  # QAT (train to win it back) and Deploy (ONNX, real int8 in ONNX Runtime): jobs of the queue
     deploy_manager = get_manager(Settings.from_env())
 except (ValueError, OSError) as exc:
     show_error(exc, t("deploy.title"))
 else:
+    qat_section(run_id, deploy_manager, visitor_id(), is_presenter(), open_in_playground)
     deploy_section(run_id, deploy_manager, visitor_id(), privileged=is_presenter())
