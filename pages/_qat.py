@@ -25,7 +25,7 @@ from compression.ptq.qat_verdict import verdict_text
 from pages._shared import escape_markdown, lang, model_title, show_error, t
 
 MODEL_COLORS = {"student": "#2f6fdf", "baseline": "#e07b00"}
-SERIES = (("ptq", "dot", "circle"), ("qat", "solid", "diamond"), ("qat_teacher", "dash", "star"))
+SERIES = (("ptq", "dot", "circle"), ("qat", "dash", "diamond"), ("qat_teacher", "solid", "star"))
 SEEDS = 3
 """Batch-order replicates per model, bitwidth and loss: the page's verdict weighs the teacher against this noise."""
 JOB_STATE = "_qat_job"
@@ -52,9 +52,9 @@ def qat_figure(result: dict[str, Any]) -> go.Figure:
         rows = sorted((r for r in summary if r["model"] == model), key=lambda r: -int(r["bits"]))
         color = MODEL_COLORS.get(model, "#888")
         first = rows[0]
-        fig.add_hline(y=100 * first["float_accuracy"], line_dash="longdashdot", line_color=color, opacity=0.5)
+        fig.add_hline(y=100 * first["float_accuracy"], line_width=6, line_color=color, opacity=0.25)
         fig.add_trace(
-            go.Scatter(x=[None], y=[None], mode="lines", line={"color": color, "dash": "longdashdot"},
+            go.Scatter(x=[None], y=[None], mode="lines", line={"color": color, "width": 6}, opacity=0.25,
                        name=f"{model_title(model)} {tx('series.float')}"),
             row=1, col=1,
         )  # fmt: skip

@@ -39,13 +39,14 @@ def _find(summary: list[dict[str, Any]], model: str, bits: int, teacher: bool) -
 
 
 def qat_verdict(summary: list[dict[str, Any]]) -> QATVerdict:
-    """What the summary rows (`qat.summarize`) say, model by model and bitwidth by bitwidth (high to low)."""
+    """What the summary rows (`qat.summarize`) say, model by model and bitwidth by bitwidth (low to high: the
+    headline is what QAT did where PTQ hurt most)."""
     items: list[dict[str, Any]] = []
     if not summary:
         return QATVerdict(({"tone": "info", "key": "qat.verdict.empty", "params": {}},))
     models = list(dict.fromkeys(row["model"] for row in summary))
     for model in models:
-        for bits in sorted({int(r["bits"]) for r in summary if r["model"] == model}, reverse=True):
+        for bits in sorted({int(r["bits"]) for r in summary if r["model"] == model}):  # low bits first: they matter
             plain, taught = _find(summary, model, bits, False), _find(summary, model, bits, True)
             first = plain or taught
             assert first is not None

@@ -451,3 +451,36 @@ def test_ptq_cli_trains_qat_on_a_stored_run_and_refuses_bad_bits(run, tmp_path):
     assert bad.returncode == 2 and "from 2 to 8" in bad.stderr and "Traceback" not in bad.stderr
     bad = cli(["-m", "compression.distill", "--qat-bits", "1"], store.runs_dir)
     assert bad.returncode == 2 and "from 2 to 8" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- the verdict --------------------------------------------------------------------------------------------------
+def summary_row(model, bits, teacher, acc, std, seeds=3, ptq=0.70, flt=0.97):
+    return {"model": model, "bits": bits, "teacher": teacher, "test_accuracy": acc, "std": std, "seeds": seeds,
+            "ptq_accuracy": ptq, "float_accuracy": flt, "size_bytes": 100}  # fmt: skip
+
+
+def test_the_verdict_says_what_qat_won_back_and_whether_the_teacher_beat_the_noise():
+    from compression.ptq.qat_verdict import qat_verdict
+
+    summary = [
+        summary_row("student", 2, False, 0.94, 0.002),
+        summary_row("student", 2, True, 0.96, 0.002),  # +2 points, noise ±0.16: helped
+        summary_row("student", 4, False, 0.969, 0.01, ptq=0.968),  # PTQ lost 0.2 points: nothing to win
+        summary_row("student", 4, True, 0.970, 0.01, ptq=0.968),  # +0.1 within ±0.8: noise
+        summary_row("baseline", 3, False, 0.60, 0.001),  # below PTQ: no gain
+        summary_row("baseline", 3, True, 0.55, 0.001),  # −5 points: hurt
+    ]
+    items = qat_verdict(summary).to_dict()
+    keys = [item["key"].removeprefix("qat.verdict.") for item in items]
+    assert keys == ["won_back", "teacher_helped", "nothing_to_win", "teacher_noise", "no_gain", "teacher_hurt"]
+    assert items[0]["params"]["points"] == pytest.approx(24.0) and items[0]["params"]["share"] == pytest.approx(
+        100 * 24 / 27
+    )
+    text = qat_verdict(summary).text("en")
+    assert "At int2, QAT won back 24.0 points for the distilled student" in text
+    assert "did not measurably help" in text
+    zh = qat_verdict(summary).text("zh")
+    assert "挽回了 24.0 个百分点" in zh and "won back" not in zh
+    one = qat_verdict([summary_row("student", 2, False, 0.9, None, 1), summary_row("student", 2, True, 0.91, None, 1)])
+    assert [i["key"] for i in one.items][-1] == "qat.verdict.teacher_one_seed"
+    assert "may be luck" in one.text("en")
