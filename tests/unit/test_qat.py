@@ -484,3 +484,21 @@ def test_the_verdict_says_what_qat_won_back_and_whether_the_teacher_beat_the_noi
     one = qat_verdict([summary_row("student", 2, False, 0.9, None, 1), summary_row("student", 2, True, 0.91, None, 1)])
     assert [i["key"] for i in one.items][-1] == "qat.verdict.teacher_one_seed"
     assert "may be luck" in one.text("en")
+
+
+@pytest.mark.parametrize(
+    ("granularity", "scale", "activations"),
+    [("per-tensor", "minmax", False), ("per-channel", "lsq", False), ("per-channel", "minmax", True)],
+)
+def test_every_option_reports_what_the_ptq_path_gives(run, granularity, scale, activations):
+    """Per tensor, learned (LSQ) scales and 8-bit activations: the stored model's accuracy is the trained one."""
+    result, _ = run
+    plan = qat.QATPlan(models=("student",), bits=(3,), epochs=2, granularity=granularity, scale=scale,
+                       activations=activations)  # fmt: skip
+    out = qat.qat_from_weights(result.config, result.weights, plan)
+    for row in out.rows:
+        assert row["test_accuracy"] == row["trained_accuracy"], row
+        q = out.quantized[row["name"]]
+        assert bool(q.activation_ranges) == activations
+        scales = out.weights[row["name"]]["1.weight_scale"]
+        assert scales.numel() == (1 if granularity == "per-tensor" else 128)
