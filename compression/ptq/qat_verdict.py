@@ -49,7 +49,8 @@ def qat_verdict(summary: list[dict[str, Any]]) -> QATVerdict:
         for bits in sorted({int(r["bits"]) for r in summary if r["model"] == model}):  # low bits first: they matter
             plain, taught = _find(summary, model, bits, False), _find(summary, model, bits, True)
             first = plain or taught
-            assert first is not None
+            if first is None:
+                continue
             ptq, flt = 100 * first["ptq_accuracy"], 100 * first["float_accuracy"]
             lost = flt - ptq
             base = {"model": model, "bits": bits, "ptq": ptq, "float": flt}
