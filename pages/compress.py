@@ -22,6 +22,7 @@ from compression.ptq import kind as ptq_kind
 from pages._charts import histogram_figure
 from pages._deploy import deploy_section
 from pages._ptq_job import queued_sweep
+from pages._qat import qat_section
 from pages._shared import (
     get_manager,
     is_presenter,
@@ -451,5 +452,6 @@ with st.expander(tx("storage")):
         )
     )
 
-# Deploy: ONNX export, real int8 in ONNX Runtime, speed measured as a job of the queue
+# QAT (train to win it back) and Deploy (ONNX, real int8 in ONNX Runtime): jobs of the queue
+qat_section(run_id, manager, visitor_id(), is_presenter(), open_in_playground)
 deploy_section(run_id, manager, visitor_id(), privileged=is_presenter())

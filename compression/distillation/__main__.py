@@ -99,6 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--ptq-bits", default=None, help="after training, quantize every model's weights at these bits, e.g. 8,4,2"
     )
     p.add_argument("--ptq-granularity", default="per-channel", help="with --ptq-bits: per-channel, per-tensor, or both")
+    p.add_argument(
+        "--qat-bits", default=None,
+        help="after training, fine-tune the distilled student and the baseline with weights fake-quantized at these "
+        "bits, without and with the teacher (quantization-aware training), e.g. 4,2",
+    )  # fmt: skip
+    p.add_argument("--qat-epochs", type=int, default=None, help="with --qat-bits: QAT epochs (default 10)")
+    p.add_argument("--qat-seeds", type=int, default=1, help="with --qat-bits: batch-order replicates per model")
+    p.add_argument("--qat-save", type=Path, default=None, metavar="DIR",
+                   help="with --qat-bits: write DIR/<model>-int<b>-qat[-teacher].safetensors (codes and scales)")  # fmt: skip
     # --- sweep: a T × alpha grid trained as one batched job (compression/distillation/sweep.py) ---
     p.add_argument(
         "--sweep-temperature", default=None, metavar="T1,T2,...", help="train a grid over these temperatures"
@@ -179,6 +188,18 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
+    qat_plan = None
+    if args.qat_bits is not None:
+        from compression.ptq import qat
+
+        try:
+            qat_plan = qat.QATPlan(
+                bits=qat.parse_qat_bits(args.qat_bits), seeds=args.qat_seeds,
+                epochs=qat.DEFAULT_QAT_EPOCHS if args.qat_epochs is None else args.qat_epochs,
+            ).check()  # fmt: skip
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     config = config_from_args(args)
     bar = ProgressBar(not args.quiet)
     cache = TeacherCache(None if args.no_cache else settings.runs_dir / "teachers")
@@ -235,6 +256,26 @@ def main(argv: list[str] | None = None) -> int:
                 f"{100 * row['test_accuracy']:6.2f}%  agrees with float {100 * row['agreement']:6.2f}%  "
                 f"{row['size_bytes']:>9,d} B  ×{row['compression_ratio']:.1f} smaller than the teacher"
             )
+    if qat_plan is not None:
+        from compression.ptq import qat
+
+        try:
+            qat_result = qat.qat_from_weights(
+                result.config, result.weights, qat_plan, data_dir=settings.data_dir,
+                allow_download=settings.allow_download, device=config.device, emit=bar,
+            )  # fmt: skip
+        except (ValueError, TrainingError) as exc:
+            print(f"\nerror: {exc}", file=sys.stderr)
+            return 2
+        except (KeyboardInterrupt, TrainingCancelled):
+            print("\ncancelled", file=sys.stderr)
+            return 130
+        if bar.enabled:
+            sys.stderr.write("\n")
+        payload["qat"] = qat.cli_rows(qat_result)
+        qat.print_qat(qat_result)
+        if args.qat_save is not None:
+            print(f"wrote {len(qat.save_models(qat_result, args.qat_save))} QAT models in {args.qat_save}")
     if args.json:
         args.json.write_text(json.dumps(payload, indent=1))
         print(f"wrote {args.json}")

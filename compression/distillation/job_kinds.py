@@ -119,13 +119,18 @@ def config_from_payload(name: str, payload: dict[str, Any]) -> Any:
     return JOB_KINDS[name].from_payload(payload)
 
 
-BUILTIN_KIND_MODULES = ("compression.distillation.kinds", "compression.deploy.kind", "compression.ptq.kind")
-"""Modules that register the server's job kinds when imported: run and sweep; the deploy benchmark; a PTQ sweep."""
+BUILTIN_KIND_MODULES = (
+    "compression.distillation.kinds",
+    "compression.deploy.kind",
+    "compression.ptq.kind",
+    "compression.ptq.qat_kind",
+)
+"""Modules that register the server's job kinds when imported: run and sweep; the deploy benchmark; a PTQ sweep; QAT."""
 
 
 def _ensure_builtin_kinds() -> None:
     """Kinds register when their modules load; make sure they have (a spawned worker process, a test)."""
-    if all(name in JOB_KINDS for name in ("run", "sweep", "benchmark", "ptq")):
+    if all(name in JOB_KINDS for name in ("run", "sweep", "benchmark", "ptq", "qat")):
         return
     import importlib
 

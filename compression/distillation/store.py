@@ -373,17 +373,27 @@ class RunStore:
 
     @_guarded
     def save_weights(
-        self, run_id: str, weights: dict[str, dict[str, torch.Tensor]], config: dict[str, Any] | None = None
+        self,
+        run_id: str,
+        weights: dict[str, dict[str, torch.Tensor]],
+        config: dict[str, Any] | None = None,
+        extra: dict[str, dict[str, str]] | None = None,
+        kind: str | None = None,
     ) -> None:
+        """weights/<id>/<name>.safetensors per name (atomic rename), with the job's id, config and role as
+        metadata, `extra[name]` (strings) added, and the job's kind for kinds other than a run."""
         from safetensors.torch import save_file
 
         folder = self.weights_dir / check_run_id(run_id)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"run_id": run_id, "config": json.dumps(config or {})}
+        if kind is not None:
+            meta |= {"job_id": run_id, "kind": kind}
         for role, state in weights.items():
             check_run_id(role)  # a file name of its own folder, never a path
             tmp = folder / f"{role}.safetensors.tmp"
-            save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata={**meta, "role": role})
+            own = {**meta, "role": role, "name": role, **{k: str(v) for k, v in (extra or {}).get(role, {}).items()}}
+            save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=own)
             tmp.replace(folder / f"{role}.safetensors")
 
     @_guarded
@@ -722,11 +732,16 @@ class JobStore(_KindView):
 
     @_guarded
     def finish(self, run_id: str, results: dict[str, Any], weights: dict[str, Any] | None = None) -> None:
+        """Weights first (name -> state dict, as safetensors under weights/<job id>/<name>.safetensors, with the
+        metadata `results["weights_metadata"][name]` when given), then the students and the result."""
         if weights:
-            self.runs.save_weights(run_id, weights, results.get("config"))
+            self.runs.save_weights(
+                run_id, weights, results.get("config"), extra=results.get("weights_metadata", {}), kind=self.KIND
+            )
         self.runs._finish_row(run_id, results, list(results.get("students", [])))
 
     def weights_path(self, job_id: str, name: str) -> Path | None:
+        """The safetensors file of one model a job stored, or None."""
         return self.runs.weights_path(job_id, name)
 
     @_guarded
@@ -742,6 +757,12 @@ class JobStore(_KindView):
     @_guarded
     def latest(self, **match: Any) -> dict[str, Any] | None:
         """The newest finished job of this kind whose configuration has these values (e.g. run_id=...)."""
+        found = self.latest_with_id(**match)
+        return None if found is None else found[1]
+
+    @_guarded
+    def latest_with_id(self, **match: Any) -> tuple[str, dict[str, Any] | None] | None:
+        """`latest`, with the job's id: (id, result)."""
         rows = (
             self.runs._conn()
             .execute(
@@ -753,5 +774,5 @@ class JobStore(_KindView):
         for row in rows:
             config = json.loads(row["config"])
             if all(config.get(k) == v for k, v in match.items()):
-                return json.loads(row["results"]) if row["results"] else None
+                return row["id"], (json.loads(row["results"]) if row["results"] else None)
         return None

@@ -4,6 +4,7 @@
     python -m compression.ptq --run RUN_ID --bits 8,4,2 --json ptq.json
     python -m compression.ptq --bits 8,4,2 --granularity per-channel,per-tensor --calibration minmax,mse
     python -m compression.ptq --run RUN_ID --export DIR [--models ...] [--mode static|dynamic]   # ONNX + int8
+    python -m compression.ptq --run RUN_ID --qat-bits 4,2 [--qat-epochs N] [--qat-save DIR] --json qat.json
 
 Without --run, the newest finished run is used. The store is $COMPRESSION_LAB_RUNS_DIR (default ./runs).
 """
@@ -45,7 +46,46 @@ def build_parser() -> argparse.ArgumentParser:
         help="write DIR/<model>-float32.onnx, DIR/<model>-int8.onnx and DIR/deploy.json (ONNX Runtime, measured)",
     )  # fmt: skip
     p.add_argument("--mode", default="static", choices=("static", "dynamic"), help="int8 mode of --export")
+    p.add_argument(
+        "--qat-bits", default=None,
+        help="quantization-aware training of the distilled student and the baseline at these bits, without and "
+        "with the teacher, instead of PTQ, e.g. 4,2",
+    )  # fmt: skip
+    p.add_argument("--qat-epochs", type=int, default=None, help="with --qat-bits: QAT epochs (default 10)")
+    p.add_argument("--qat-lr", type=float, default=None, help="with --qat-bits: QAT learning rate (default 3e-3)")
+    p.add_argument("--qat-seeds", type=int, default=1, help="with --qat-bits: batch-order replicates per model")
+    p.add_argument("--qat-scale", default="minmax", help="with --qat-bits: minmax (from the weights) or lsq (learned)")
+    p.add_argument("--qat-save", type=Path, default=None, metavar="DIR", help="with --qat-bits: write the QAT models")
     return p
+
+
+def qat_run(store, run_id: str, args: argparse.Namespace, settings: Settings) -> int:  # noqa: ANN001
+    """--qat-bits: QAT of a stored run's student and baseline (compression.ptq.qat), printed; --json, --qat-save."""
+    from compression.ptq import qat
+
+    granularities = ptq.parse_choice_list(args.granularity, ptq.GRANULARITIES, "granularity")
+    plan = qat.QATPlan(
+        bits=qat.parse_qat_bits(args.qat_bits),
+        epochs=qat.DEFAULT_QAT_EPOCHS if args.qat_epochs is None else args.qat_epochs,
+        lr=qat.DEFAULT_QAT_LR if args.qat_lr is None else args.qat_lr,
+        seeds=args.qat_seeds, granularity=granularities[0], scale=args.qat_scale, activations=args.activations,
+    ).check()  # fmt: skip
+    roles = [*plan.models, "teacher"]
+    run_config, states = qat.stored_states(store, run_id, roles)
+    result = qat.qat_from_weights(
+        run_config, states, plan, data_dir=settings.data_dir, allow_download=settings.allow_download
+    )
+    print(f"run {run_id}: {run_config.get('dataset')}, teacher {run_config.get('teacher')}, "
+          f"student {run_config.get('student')}")  # fmt: skip
+    qat.print_qat(result)
+    if args.qat_save is not None:
+        print(f"wrote {len(qat.save_models(result, args.qat_save))} QAT models in {args.qat_save}")
+    if args.json:
+        payload = {"run": run_id, "config": run_config, "qat": qat.cli_rows(result), "summary": result.summary,
+                   "verdict": result.to_json()["verdict"]}  # fmt: skip
+        args.json.write_text(json.dumps(payload, indent=1, default=float))
+        print(f"wrote {args.json}")
+    return 0
 
 
 def export_run(store, run_id: str, args: argparse.Namespace, roles: list[str], settings: Settings) -> int:  # noqa: ANN001
@@ -110,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         run_id = args.run or _latest_done(store)
         if args.export is not None:
             return export_run(store, run_id, args, roles, settings)
+        if args.qat_bits is not None:
+            return qat_run(store, run_id, args, settings)
         loaded = ptq.load_run_models(
             store, run_id, roles=roles, data_dir=settings.data_dir, allow_download=settings.allow_download
         )

@@ -35,7 +35,14 @@ import torch
 from torch import nn
 
 from compression.formats import FORMATS, quantize_float
-from compression.quantization import QuantResult, qparams_from_range, quantize, quantize_per_channel
+from compression.quantization import (
+    QParams,
+    QuantResult,
+    code_range,
+    qparams_from_range,
+    quantize,
+    quantize_per_channel,
+)
 
 INTEGER_SCHEMES: tuple[str, ...] = ("symmetric", "affine", "symmetric_restricted")
 FLOAT_SCHEMES: tuple[str, ...] = tuple(FORMATS)  # fp8_e4m3, fp8_e5m2, fp4_e2m1, nf4
@@ -219,6 +226,36 @@ def quantize_weight(weight: torch.Tensor, config: PTQConfig, seed: int = 0) -> Q
     )
 
 
+def quantize_weight_with_scale(weight: torch.Tensor, config: PTQConfig, scale: torch.Tensor | float) -> QuantResult:
+    """`quantize_weight` with a given symmetric scale (one per output channel, or one per tensor) instead of a
+    calibrated one: codes = clamp(nearbyint(W · (1/s)), qmin, qmax), W_q = codes · s (the kernel's arithmetic)."""
+    if config.scheme not in ("symmetric", "symmetric_restricted"):
+        raise ValueError("Given scales apply to the symmetric integer schemes only.")
+    w2d = weight.detach().to("cpu", torch.float32).reshape(weight.shape[0], -1).clone()
+    qmin, qmax = code_range(config.bits, config.scheme)
+    scale_t = torch.as_tensor(scale, dtype=torch.float32).detach().cpu()
+    per_channel = config.granularity == "per-channel"
+    expected = w2d.shape[0] if per_channel else 1
+    if scale_t.numel() != expected or not bool(torch.isfinite(scale_t).all()) or bool((scale_t <= 0).any()):
+        raise ValueError(f"A {config.granularity} scale of this layer needs {expected} positive finite value(s).")
+    scale_t = scale_t.reshape(-1) if per_channel else scale_t.reshape(())
+    zero_point = torch.zeros(scale_t.shape, dtype=torch.int64)
+    params = QParams(scale_t, zero_point, qmin, qmax, 0 if per_channel else None)
+    unclamped = params.unclamped_codes(w2d)
+    clipped_mask = (unclamped < qmin) | (unclamped > qmax)
+    steps = unclamped.clamp_(qmin, qmax)
+    zero = torch.zeros((), dtype=torch.float32)
+    dequantized = torch.addcmul(zero, steps, scale_t.reshape(-1, 1) if per_channel else scale_t)
+    low, high = qmin * scale_t, qmax * scale_t
+    return QuantResult(
+        original=w2d, steps=steps, dequantized=dequantized, scale=scale_t if per_channel else float(scale_t),
+        zero_point=zero_point if per_channel else 0, qmin=qmin, qmax=qmax, bits=config.bits, scheme=config.scheme,
+        rounding="nearest", calibration="given", range_min=low if per_channel else float(low),
+        range_max=high if per_channel else float(high), axis=0 if per_channel else None, seed=0,
+        clipped_mask=clipped_mask,
+    )  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------------------
 # Storage arithmetic
 # --------------------------------------------------------------------------------------------------
@@ -359,12 +396,16 @@ def quantize_model(
     only: Iterable[str] | None = None,
     calibration_inputs: torch.Tensor | None = None,
     seed: int = 0,
+    scales: dict[str, torch.Tensor] | None = None,
+    activation_ranges: dict[str, tuple[float, float]] | None = None,
 ) -> QuantizedModel:
     """A deep copy of `model` (in eval mode) with quantized weights; `model` itself is never touched.
 
     `only`: quantize just these layer names (per-layer sensitivity); the rest stay float32.
     With `config.activations`, `calibration_inputs` (a few training inputs) set each quantized layer's
     input range; the copy then fake-quantizes those inputs to 8 bits (affine) in forward pre-hooks.
+    `scales` (layer name -> scale, symmetric integer schemes only): use these scales instead of calibrating
+    (a QAT model's final or learned scales); `activation_ranges`: these input ranges instead of calibrating.
     """
     wanted = None if only is None else set(only)
     qmodel = copy.deepcopy(model).cpu().eval()
@@ -374,7 +415,10 @@ def quantize_model(
     for name, module in parameter_modules(qmodel):
         handled = isinstance(module, QUANTIZED_TYPES)
         if handled and (wanted is None or name in wanted):
-            result = quantize_weight(module.weight, config, seed=seed)
+            if scales is not None and name in scales:
+                result = quantize_weight_with_scale(module.weight, config, scales[name])
+            else:
+                result = quantize_weight(module.weight, config, seed=seed)
             with torch.no_grad():
                 module.weight.copy_(result.dequantized.reshape(module.weight.shape))
             results[name] = result
@@ -386,7 +430,10 @@ def quantize_model(
         unknown = sorted(wanted - set(results))
         raise ValueError(f"No quantizable layer named {', '.join(unknown)}; choose from {', '.join(results) or '-'}.")
     ranges: dict[str, tuple[float, float]] = {}
-    if config.activations:
+    if config.activations and activation_ranges is not None:
+        ranges = {name: activation_ranges[name] for name in quantized_names}
+        attach_activation_quantizers(qmodel, ranges)
+    elif config.activations:
         if calibration_inputs is None:
             raise ValueError("Activation quantization needs calibration inputs: a few training batches.")
         ranges = calibrate_activations(qmodel, quantized_names, calibration_inputs)
@@ -907,6 +954,7 @@ __all__ = [
     "quantizable_layers",
     "quantize_model",
     "quantize_weight",
+    "quantize_weight_with_scale",
     "sensitivity",
     "smallest_within",
     "staircase",
