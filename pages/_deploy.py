@@ -23,6 +23,7 @@ from compression.deploy.bench import DEFAULT_BATCH_SIZES, DEFAULT_FORMATS, DEFAU
 from compression.deploy.job import export_bytes
 from compression.deploy.report import onnx_snippet, result_frame
 from compression.deploy.verdict import verdict_text
+from pages._runs import follow_job
 from pages._shared import error_text, escape_markdown, lang, model_title, show_error, t
 
 MODEL_COLORS = {"teacher": "#444b59", "student": "#2f6fdf", "baseline": "#e07b00", "smoothing": "#2a9d5b"}
@@ -171,40 +172,6 @@ def latest_stored(manager: Any, run_id: str) -> dict[str, Any] | None:
     return JobStore(manager.store, "benchmark").latest(run_id=run_id)
 
 
-def benchmark_progress(manager: Any, visitor: str) -> None:
-    """Polled: this session's benchmark job while it waits or runs (position, live status, Cancel); when it
-    ends, the page redraws with its result (or says why it failed)."""
-    from pages._shared import job_message
-
-    job_id = st.session_state.get(JOB_STATE)
-    snap = manager.snapshot(job_id) if job_id else None
-    if snap is None:
-        return
-    if snap.active:
-        if snap.status == "queued":
-            st.info(tx("waiting", job=snap.id, position=snap.position), icon=":material/hourglass_top:")
-        else:
-            st.progress(min(1.0, snap.fraction), text=job_message(snap))
-        if snap.owner == visitor:
-            st.button(
-                tx("cancel"),
-                key=f"deploy_cancel_{snap.id}",
-                icon=":material/cancel:",
-                disabled=snap.cancel_requested,
-                on_click=manager.cancel,
-                args=(snap.id, visitor),
-            )
-        st.session_state["_deploy_drawn_active"] = snap.id
-        return
-    if st.session_state.get("_deploy_drawn_active") == snap.id:  # it just ended: redraw the page with it
-        st.session_state.pop("_deploy_drawn_active", None)
-        st.rerun(scope="app")
-    if snap.status == "failed":
-        st.error(tx("failed", error=snap.error or ""), icon=":material/error:")
-    elif snap.status == "cancelled":
-        st.info(tx("cancelled"), icon=":material/cancel:")
-
-
 def deploy_section(run_id: str, manager: Any, visitor: str, privileged: bool = False) -> None:
     """The Deploy part of the Compress page for `run_id` (see the module doc): the benchmark runs as a job of
     the queue; the newest stored result of this run is drawn."""
@@ -235,8 +202,7 @@ def deploy_section(run_id: str, manager: Any, visitor: str, privileged: bool = F
         else:
             if job_id:
                 st.caption(tx("queued", job=job_id))
-    poll = 1.0 if st.session_state.get(JOB_STATE) else None
-    st.fragment(benchmark_progress, run_every=poll)(manager, visitor)
+    follow_job(manager, visitor, "deploy", tx)
     if not latest_result or latest_result.get("run_id") != run_id:
         st.info(tx("none_yet"), icon=":material/info:")
         return

@@ -15,40 +15,14 @@ import streamlit as st
 
 from compression.distillation.budget import human_duration
 from compression.ptq.kind import PTQSweepConfig, frame_of, stored_result
-from pages._shared import job_message, show_error, t
+from pages._runs import follow_job
+from pages._shared import show_error, t
 
 JOB_STATE = "_ptq_job"
 
 
 def tx(key: str, /, **fmt: object) -> str:
     return t(f"compress.ptq_job.{key}", **fmt)
-
-
-def job_progress(manager: Any, visitor: str) -> None:
-    """Polled while this session's PTQ job waits or runs; when it ends, the page redraws with its result."""
-    job_id = st.session_state.get(JOB_STATE)
-    snap = manager.snapshot(job_id) if job_id else None
-    if snap is None:
-        return
-    if snap.active:
-        if snap.status == "queued":
-            st.info(tx("waiting", job=snap.id, position=snap.position), icon=":material/hourglass_top:")
-        else:
-            st.progress(min(1.0, snap.fraction), text=job_message(snap))
-        if snap.owner == visitor:
-            st.button(
-                tx("cancel"), key=f"ptq_cancel_{snap.id}", icon=":material/cancel:", disabled=snap.cancel_requested,
-                on_click=manager.cancel, args=(snap.id, visitor),
-            )  # fmt: skip
-        st.session_state["_ptq_drawn_active"] = snap.id
-        return
-    if st.session_state.get("_ptq_drawn_active") == snap.id:  # it just ended: redraw the page with its result
-        st.session_state.pop("_ptq_drawn_active", None)
-        st.rerun(scope="app")
-    if snap.status == "failed":
-        st.error(tx("failed", error=snap.error or ""), icon=":material/error:")
-    elif snap.status == "cancelled":
-        st.info(tx("cancelled"), icon=":material/cancel:")
 
 
 def queued_sweep(
@@ -76,6 +50,5 @@ def queued_sweep(
             show_error(exc, tx("start"))
         else:
             st.session_state[JOB_STATE] = job.id
-    poll = 1.0 if st.session_state.get(JOB_STATE) else None
-    st.fragment(job_progress, run_every=poll)(manager, visitor)
+    follow_job(manager, visitor, "ptq", tx)
     return None

@@ -22,6 +22,7 @@ from compression.config import Settings
 from compression.ptq.core import MAX_BITS, MIN_BITS
 from compression.ptq.qat import DEFAULT_QAT_BITS, QATPlan
 from compression.ptq.qat_verdict import verdict_text
+from pages._runs import follow_job
 from pages._shared import escape_markdown, lang, model_title, show_error, t
 
 MODEL_COLORS = {"student": "#2f6fdf", "baseline": "#e07b00"}
@@ -154,33 +155,6 @@ def show_models(manager: Any, job_id: str, result: dict[str, Any], open_weights:
     st.caption(tx("files", job=job_id))
 
 
-def qat_progress(manager: Any, visitor: str) -> None:
-    """Polled: this session's QAT job while it waits or runs; when it ends, the page redraws with its result."""
-    from pages._shared import job_message
-
-    job_id = st.session_state.get(JOB_STATE)
-    snap = manager.snapshot(job_id) if job_id else None
-    if snap is None:
-        return
-    if snap.active:
-        if snap.status == "queued":
-            st.info(tx("waiting", job=snap.id, position=snap.position), icon=":material/hourglass_top:")
-        else:
-            st.progress(min(1.0, snap.fraction), text=job_message(snap))
-        if snap.owner == visitor:
-            st.button(tx("cancel"), key=f"qat_cancel_{snap.id}", icon=":material/cancel:",
-                      disabled=snap.cancel_requested, on_click=manager.cancel, args=(snap.id, visitor))  # fmt: skip
-        st.session_state["_qat_drawn_active"] = snap.id
-        return
-    if st.session_state.get("_qat_drawn_active") == snap.id:
-        st.session_state.pop("_qat_drawn_active", None)
-        st.rerun(scope="app")
-    if snap.status == "failed":
-        st.error(tx("failed", error=snap.error or ""), icon=":material/error:")
-    elif snap.status == "cancelled":
-        st.info(tx("cancelled"), icon=":material/cancel:")
-
-
 def qat_section(run_id: str, manager: Any, visitor: str, privileged: bool, open_weights: Callable[..., None]) -> None:
     """The "Train to win it back" part of the Compress page for `run_id` (see the module doc)."""
     from compression.ptq.qat_kind import QATConfig
@@ -200,8 +174,7 @@ def qat_section(run_id: str, manager: Any, visitor: str, privileged: bool, open_
         else:
             st.session_state[JOB_STATE] = job.id
             st.caption(tx("queued", job=job.id))
-    poll = 1.0 if st.session_state.get(JOB_STATE) else None
-    st.fragment(qat_progress, run_every=poll)(manager, visitor)
+    follow_job(manager, visitor, "qat", tx)
     try:
         latest = latest_stored(manager, run_id)
     except ValueError as exc:

@@ -203,3 +203,38 @@ def queue_panel(manager: JobManager, visitor: str) -> None:
                     on_click=cancel_job,
                     args=(manager, job.id, visitor),
                 )
+
+
+# --- a job a section of a page started (a benchmark, a QAT job, a PTQ sweep) -------------------------------------
+def job_progress(manager: JobManager, visitor: str, name: str, tx: Callable[..., str]) -> None:
+    """Polled (in a fragment): this session's `name` job (its id in session_state[f"_{name}_job"]) while it waits
+    or runs: its queue position or live progress, and Cancel for its owner. When it ends, the whole page redraws
+    once with its result; a failure or a cancel is said. Words: `tx("waiting" | "cancel" | "failed" | "cancelled")`."""
+    job_id = st.session_state.get(f"_{name}_job")
+    snap = manager.snapshot(job_id) if job_id else None
+    if snap is None:
+        return
+    drawn = f"_{name}_drawn_active"
+    if snap.active:
+        if snap.status == "queued":
+            st.info(tx("waiting", job=snap.id, position=snap.position), icon=":material/hourglass_top:")
+        else:
+            st.progress(min(1.0, snap.fraction), text=job_message(snap))
+        if snap.owner == visitor:
+            st.button(tx("cancel"), key=f"{name}_cancel_{snap.id}", icon=":material/cancel:",
+                      disabled=snap.cancel_requested, on_click=manager.cancel, args=(snap.id, visitor))  # fmt: skip
+        st.session_state[drawn] = snap.id
+        return
+    if st.session_state.get(drawn) == snap.id:  # it just ended: redraw the page with its result
+        st.session_state.pop(drawn, None)
+        st.rerun(scope="app")
+    if snap.status == "failed":
+        st.error(tx("failed", error=snap.error or ""), icon=":material/error:")
+    elif snap.status == "cancelled":
+        st.info(tx("cancelled"), icon=":material/cancel:")
+
+
+def follow_job(manager: JobManager, visitor: str, name: str, tx: Callable[..., str]) -> None:
+    """`job_progress` in a fragment that polls every second while this session has such a job."""
+    poll = 1.0 if st.session_state.get(f"_{name}_job") else None
+    st.fragment(job_progress, run_every=poll)(manager, visitor, name, tx)
