@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from compression.distillation.jobs import JobManager
-from compression.distillation.report import metrics_csv, summary_frame, verdict
+from compression.distillation.report import Verdict, metrics_csv, summary_frame, verdict
 from compression.distillation.store import RunRecord
 from compression.distillation.variants import VARIANTS
 from pages._distillation_charts import draw_curves, model_names, size_chart
@@ -115,7 +115,55 @@ def history_columns() -> dict:
     }
 
 
+def accuracy_cards(results: dict, v: Verdict) -> None:
+    """The four models' test accuracy and the gap distillation closed, in five boxes."""
+    acc = {
+        r: 100 * results[r]["test_accuracy"] for r in ("teacher", "student", "baseline", "smoothing") if r in results
+    }
+    # Five boxes share a laptop's width: "Label smoothing" without "student", deltas in points.
+    cols = st.columns(5)
+    cols[0].metric(t("distillation.model.teacher"), f"{acc['teacher']:.2f}%", border=True)
+    cols[1].metric(
+        t("distillation.model.student"),
+        f"{acc['student']:.2f}%",
+        delta=t("distillation.run.vs_baseline", gain=v.gain_points),
+        border=True,
+        help=t("distillation.run.vs_baseline_help"),
+    )
+    cols[2].metric(t("distillation.model.baseline"), f"{acc['baseline']:.2f}%", border=True)
+    if "smoothing" in acc:
+        cols[3].metric(t("distillation.live.smoothing"), f"{acc['smoothing']:.2f}%", border=True)
+    cols[4].metric(
+        t("distillation.run.gap_closed"),
+        t("distillation.run.not_applicable") if v.gap_closed is None else f"{100 * v.gap_closed:.0f}%",
+        help=t("distillation.run.gap_closed_help"),
+        border=True,
+    )
+
+
+def run_downloads(record: RunRecord, manager: JobManager) -> None:
+    """The run's metrics CSV and student weights, and the link to compress the finished run."""
+    weights = stored_weights(manager, record.id, "student")
+    metrics = Download(
+        t("distillation.run.download_metrics"), metrics_csv(record.history),
+        f"distillation-{record.id}-metrics.csv", "text/csv", "distill_download_csv",
+    )  # fmt: skip
+    student = None if weights is None else Download(
+        t("distillation.run.download_weights"), weights, f"distillation-{record.id}-student.safetensors",
+        "application/octet-stream", "distill_download_weights",
+    )  # fmt: skip
+    download_row([metrics, student], columns=2)
+    if record.status == "done" and weights is not None:
+        st.page_link(
+            "pages/compress.py",
+            label=t("distillation.run.compress_link"),
+            icon=":material/compress:",
+            query_params={"run": record.id, **lang_query()},
+        )
+
+
 def stored_results(record: RunRecord, manager: JobManager) -> None:
+    """A stored run: its status, verdict, accuracy cards, summary table, curves, size chart and downloads."""
     status = status_name(record.status)
     st.subheader(t("distillation.run.heading", run=record.id, status=status), anchor=False)
     room_run_controls(record, manager)
@@ -128,30 +176,7 @@ def stored_results(record: RunRecord, manager: JobManager) -> None:
         headline, details = v.text(lang())  # catalogue keys with their figures, in the visitor's language
         (st.success if v.kind == "success" else st.warning)(headline, icon=":material/balance:")
         st.caption(details)
-        acc = {
-            r: 100 * results[r]["test_accuracy"]
-            for r in ("teacher", "student", "baseline", "smoothing")
-            if r in results
-        }
-        # Five boxes share a laptop's width: "Label smoothing" without "student", deltas in points.
-        cols = st.columns(5)
-        cols[0].metric(t("distillation.model.teacher"), f"{acc['teacher']:.2f}%", border=True)
-        cols[1].metric(
-            t("distillation.model.student"),
-            f"{acc['student']:.2f}%",
-            delta=t("distillation.run.vs_baseline", gain=v.gain_points),
-            border=True,
-            help=t("distillation.run.vs_baseline_help"),
-        )
-        cols[2].metric(t("distillation.model.baseline"), f"{acc['baseline']:.2f}%", border=True)
-        if "smoothing" in acc:
-            cols[3].metric(t("distillation.live.smoothing"), f"{acc['smoothing']:.2f}%", border=True)
-        cols[4].metric(
-            t("distillation.run.gap_closed"),
-            t("distillation.run.not_applicable") if v.gap_closed is None else f"{100 * v.gap_closed:.0f}%",
-            help=t("distillation.run.gap_closed_help"),
-            border=True,
-        )
+        accuracy_cards(results, v)
         summary = summary_frame(results)
         st.dataframe(
             translated_summary(summary),
@@ -178,23 +203,7 @@ def stored_results(record: RunRecord, manager: JobManager) -> None:
             right.plotly_chart(size_chart(summary_frame(record.results)), key=f"run_{record.id}_size")
         else:
             draw_curves(record.history, key=f"run_{record.id}", max_points=600, version=len(record.history))
-        weights = stored_weights(manager, record.id, "student")
-        metrics = Download(
-            t("distillation.run.download_metrics"), metrics_csv(record.history),
-            f"distillation-{record.id}-metrics.csv", "text/csv", "distill_download_csv",
-        )  # fmt: skip
-        student = None if weights is None else Download(
-            t("distillation.run.download_weights"), weights, f"distillation-{record.id}-student.safetensors",
-            "application/octet-stream", "distill_download_weights",
-        )  # fmt: skip
-        download_row([metrics, student], columns=2)
-        if record.status == "done" and weights is not None:
-            st.page_link(
-                "pages/compress.py",
-                label=t("distillation.run.compress_link"),
-                icon=":material/compress:",
-                query_params={"run": record.id, **lang_query()},
-            )
+        run_downloads(record, manager)
 
 
 def history_panel(manager: JobManager) -> None:

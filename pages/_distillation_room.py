@@ -31,7 +31,7 @@ def room_text(name: str) -> str:
     return t(f"distillation.room.{name}")
 
 
-def _follow_param(raw: str) -> bool:
+def follow_param(raw: str) -> bool:
     value = raw.strip().lower()
     if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
         raise ValueError(t("distillation.room.follow_bad"))

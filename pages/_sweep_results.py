@@ -89,35 +89,14 @@ def control_title(kind: str) -> str | None:
     return t(f"sweep.kind.{kind}") if kind in CONTROL_COLORS else None
 
 
-def stored_results(record: SweepRecord, manager: JobManager) -> None:
-    st.subheader(t("sweep.results", id=record.id, status=status_name(record.status)), anchor=False)
-    status_banner(record.status, record.error, "sweep")
-    results = record.results
-    if not results:
-        return
-    verdict = results.get("verdict", {})
-    # The verdict is data (its figures); it is said in the visitor's language (sweep.verdict_text).
-    seeds = (results.get("config") or {}).get("seeds") or (record.config or {}).get("seeds")
-    (st.success if verdict.get("kind") == "clear" else st.warning)(
-        escape_markdown(sweep_verdict_text(verdict, lang(), seeds=seeds)), icon=":material/balance:"
-    )
-    summary = results.get("summary", [])
-    accuracy, gain, controls = heatmap_frames(summary)
-    teacher = 100 * results["teacher"]["test_accuracy"]
-    st.caption(
-        t(
-            "sweep.controls",
-            baseline=f"{controls['baseline']:.2f}%" if "baseline" in controls else t("sweep.not_trained"),
-            smoothing=f"{controls['smoothing']:.2f}%" if "smoothing" in controls else t("sweep.not_trained"),
-            teacher=f"{teacher:.2f}%",
-        )
-    )
+def heatmaps(sweep_id: str, accuracy: pd.DataFrame, gain: pd.DataFrame | None, controls: dict[str, float]) -> None:
+    """Accuracy over T × alpha and, with a baseline, the gain over it, side by side; the controls on the bars."""
     if not accuracy.empty:
         left, right = st.columns(2)
         with left, st.container(key="sweep_heatmap_accuracy"):
             st.plotly_chart(
                 heatmap(accuracy, t("sweep.heat_acc"), center=None, marks=controls, fmt=".1f"),
-                key=f"sweep_heat_acc_{record.id}",
+                key=f"sweep_heat_acc_{sweep_id}",
                 width="stretch",
             )
         if gain is not None:
@@ -127,9 +106,14 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
             with right, st.container(key="sweep_heatmap_gain"):
                 st.plotly_chart(
                     heatmap(gain, t("sweep.heat_gain"), center=0.0, marks=marks, fmt="+.1f"),
-                    key=f"sweep_heat_gain_{record.id}",
+                    key=f"sweep_heat_gain_{sweep_id}",
                     width="stretch",
                 )
+
+
+def cells_table(summary: list[dict]) -> None:
+    """Every cell and control, best first (`sweep.cells_frame`), its names, kinds and dashes in the visitor's
+    language."""
     table = cells_frame(summary)
     if not table.empty:
         table = table.assign(
@@ -156,6 +140,34 @@ def stored_results(record: SweepRecord, manager: JobManager) -> None:
                 "agreement": st.column_config.NumberColumn(t("sweep.col.agreement"), format="percent"),
             },
         )
+
+
+def stored_results(record: SweepRecord, manager: JobManager) -> None:
+    """A stored sweep: its status, verdict, controls, heatmaps, cells table, curves and downloads."""
+    st.subheader(t("sweep.results", id=record.id, status=status_name(record.status)), anchor=False)
+    status_banner(record.status, record.error, "sweep")
+    results = record.results
+    if not results:
+        return
+    verdict = results.get("verdict", {})
+    # The verdict is data (its figures); it is said in the visitor's language (sweep.verdict_text).
+    seeds = (results.get("config") or {}).get("seeds") or (record.config or {}).get("seeds")
+    (st.success if verdict.get("kind") == "clear" else st.warning)(
+        escape_markdown(sweep_verdict_text(verdict, lang(), seeds=seeds)), icon=":material/balance:"
+    )
+    summary = results.get("summary", [])
+    accuracy, gain, controls = heatmap_frames(summary)
+    teacher = 100 * results["teacher"]["test_accuracy"]
+    st.caption(
+        t(
+            "sweep.controls",
+            baseline=f"{controls['baseline']:.2f}%" if "baseline" in controls else t("sweep.not_trained"),
+            smoothing=f"{controls['smoothing']:.2f}%" if "smoothing" in controls else t("sweep.not_trained"),
+            teacher=f"{teacher:.2f}%",
+        )
+    )
+    heatmaps(record.id, accuracy, gain, controls)
+    cells_table(summary)
     st.caption(
         t(
             "sweep.seconds",

@@ -21,8 +21,8 @@ from pages._distillation_charts import draw_live_curves
 from pages._distillation_form import apply_deep_link, config_line, training_form
 from pages._distillation_results import article_table, history_panel, stored_results
 from pages._distillation_room import (
-    _follow_param,
     current_view,
+    follow_param,
     follow_room,
     poll_interval,
     presenter_panel,
@@ -106,7 +106,7 @@ visitor = visitor_id()
 apply_deep_link(settings.max_epochs)
 # Runs interrupted by a restart are marked at start-up (app.py) and shown as such in the history below.
 if "distill_follow" not in st.session_state:
-    st.session_state["distill_follow"] = query_param("follow", _follow_param, False)
+    st.session_state["distill_follow"] = query_param("follow", follow_param, False)
 
 with st.expander(t("distillation.loss.heading"), expanded=False):
     # The formula on two lines and the whole width: on one line it was cut at 1280 px and on a phone.
