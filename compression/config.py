@@ -88,6 +88,13 @@ class Settings:
     cpu_workers: int = 1
     """Jobs that run side by side on the CPU, each in its own worker process of `train_threads` threads
     (COMPRESSION_LAB_CPU_WORKERS); a 32-core server might use 8 workers of 4 threads."""
+    ray_address: str | None = None
+    """A Ray cluster that runs every job as a task (COMPRESSION_LAB_RAY_ADDRESS): "auto" (the cluster this machine
+    belongs to, after `ray start`), "host:6379", "ray://host:10001", or "local" (a cluster of this machine alone,
+    started by the server with cpu_workers × train_threads CPUs). None (the default): the local workers."""
+    ray_ship_code: bool = True
+    """Ship the `compression` package to the Ray workers with each job's runtime environment
+    (COMPRESSION_LAB_RAY_SHIP_CODE); 0 when every node has the project installed."""
 
     def __repr__(self) -> str:  # never print the presenter key
         fields = {k: v for k, v in self.__dict__.items() if k != "presenter_key"}
@@ -119,4 +126,6 @@ class Settings:
             presenter_key=os.environ.get(ENV_PREFIX + "PRESENTER_KEY", "").strip() or None,
             max_sweep_cells=_env_int("MAX_SWEEP_CELLS", 72),
             cpu_workers=_env_int("CPU_WORKERS", 1),
+            ray_address=_env("RAY_ADDRESS", "") or None,
+            ray_ship_code=_env_bool("RAY_SHIP_CODE", True),
         )
