@@ -409,7 +409,8 @@ class JobManager:
 
     def device_slots(self) -> list[dict[str, Any]]:
         """The device panel's lines: every slot that exists or will (each device's workers, or the cluster's
-        slots), with the job running there (id, owner, kind) or None when it is free, and the jobs waiting."""
+        slots), with the job running there (id, owner, kind; on Ray its worker's pid and node) or None when it is
+        free, and the jobs waiting."""
         with self._lock:
             devices = dict.fromkeys(["ray"] if self.ray is not None else [])
             devices.update(dict.fromkeys(self._queues))
@@ -425,6 +426,7 @@ class JobManager:
                         "owner": None if running is None else running.owner,
                         "kind": None if running is None else running.kind,
                         "waiting": len(self._queues.get(device, ())),
+                        "worker": None if running is None else getattr(self._runners.get(name), "worker", None),
                     })  # fmt: skip
             return lines
 

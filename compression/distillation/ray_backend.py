@@ -321,7 +321,8 @@ class RayRunner:
             except (rex.WorkerCrashedError, rex.NodeDiedError, rex.ObjectLostError, rex.OutOfMemoryError) as exc:
                 if job.cancel.is_set():
                     raise TrainingCancelled from None
-                raise TrainingError(_en("errors.jobs.ray_worker_died", error=type(exc).__name__, worker=self._where()))
+                died = _en("errors.jobs.ray_worker_died", error=type(exc).__name__, worker=self._where())
+                raise TrainingError(died) from None
             except rex.RayTaskError as exc:  # the task itself catches the lab's errors: this is Ray's own
                 raise TrainingError(_en("errors.jobs.ray_task_failed", error=_short(exc))) from None
             sent = outcome[1]
