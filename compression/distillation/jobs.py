@@ -434,6 +434,26 @@ class JobManager:
         """The Ray cluster as the panel shows it (address, state, CPUs, GPUs, nodes, error), None when local."""
         return None if self.ray is None else self.ray.info()
 
+    def _take_auto_job(self, device: str, queue: collections.deque[str]) -> bool:
+        """A free CUDA device takes the oldest job waiting for another CUDA device that asked for "auto": such
+        a job runs on the first device to be free, not only on the one `_place` guessed. A job pinned to a
+        device keeps waiting for it. Called with the lock held."""
+        if not device.startswith("cuda"):
+            return False
+        waiting = [
+            self._jobs[job_id] for other, q in self._queues.items() if other != device and other.startswith("cuda")
+            for job_id in q
+        ]  # fmt: skip
+        movable = [j for j in waiting if (j.state.label.get("device") or "auto").strip().lower() == "auto"]
+        if not movable:
+            return False
+        job = min(movable, key=lambda j: j.state.created_at)
+        self._queues[job.state.device].remove(job.state.id)
+        job.state.device = device
+        queue.append(job.state.id)
+        self._touch(job)
+        return True
+
     def _new_runner(self) -> Any:
         if self.ray is not None:
             from compression.distillation.ray_backend import RayRunner
@@ -511,7 +531,7 @@ class JobManager:
         while True:
             with self._lock:
                 queue = self._queues.setdefault(device, collections.deque())
-                while not queue and not self._closed:
+                while not queue and not self._closed and not self._take_auto_job(device, queue):
                     self._wakeup.wait(timeout=1.0)
                 if self._closed and not queue:
                     return
