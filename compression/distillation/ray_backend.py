@@ -296,7 +296,7 @@ class RayRunner:
         self.worker = None
         received = 0
         try:
-            self.ref = ray.remote(run_job_task).options(**options).remote(job_id, name, payload, settings, mailbox)
+            self.ref = _remote_task().options(**options).remote(job_id, name, payload, settings, mailbox)
             stop_sent = cancel_at = force_at = None
             while True:
                 ready, _ = ray.wait([self.ref], timeout=POLL_S)
@@ -410,6 +410,19 @@ class MailboxTeacherCache(TeacherCache):
         if not ray.get(self.mailbox.teacher_put.remote(key, save(tensors), json.dumps(history))):
             return "the teacher could not be cached on the server; the run goes on without the cache"
         return None
+
+
+_REMOTE: Any = None
+
+
+def _remote_task() -> Any:
+    """`run_job_task` as a Ray remote function, made once per process (each new one is exported again)."""
+    global _REMOTE
+    if _REMOTE is None:
+        import ray
+
+        _REMOTE = ray.remote(run_job_task)
+    return _REMOTE
 
 
 def run_job_task(job_id: str, kind: str, payload: dict[str, Any], settings: dict[str, Any], mailbox: Any) -> tuple:
