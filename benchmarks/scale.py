@@ -85,7 +85,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, nargs="+", default=[1, 2, 4])
     args = parser.parse_args()
     torch.set_num_threads(1)
-    config = TrainConfig(teacher="article-teacher", teacher_epochs=args.teacher_epochs, epochs=args.epochs, device="cpu")
+    config = TrainConfig(
+        teacher="article-teacher", teacher_epochs=args.teacher_epochs, epochs=args.epochs, device="cpu"
+    )
     folder = Path(tempfile.mkdtemp(prefix="scale-"))
     print(f"{os.cpu_count()} CPUs here; {sum(args.n)} runs per backend of {config.teacher_epochs} teacher + "
           f"{config.epochs} student epochs on digits, 1 thread each")  # fmt: skip
