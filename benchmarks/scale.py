@@ -9,7 +9,7 @@ start-to-first-epoch time per job (the backend's overhead: a worker process, or 
 a warm backend and for its first, cold job; the server process's RSS before and after Ray joins, and the RSS of
 Ray's own processes (GCS, raylet, workers, the mailbox actor).
 
-    .venv/bin/python benchmarks/scale.py [--teacher-epochs 20] [--epochs 60] [--n 1 2 4]
+    .venv/bin/python benchmarks/scale.py [--teacher-epochs 20] [--epochs 60] [--n 1 2 4] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -60,6 +60,17 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def worker_pids(managers: dict[str, JobManager]) -> set[int]:
+    """The local backends' worker processes (children of this process too, but not Ray's)."""
+    pids = set()
+    for manager in managers.values():
+        for runner in manager._runners.values():
+            process = getattr(runner, "process", None)
+            if process is not None and process.pid:
+                pids.add(process.pid)
+    return pids
+
+
 def run_batch(manager: JobManager, config: TrainConfig, seeds: list[int]) -> tuple[float, list[float]]:
     """Submit one job per seed at once; wall time until all are done, and each job's start-to-first-epoch."""
     started = time.perf_counter()
@@ -83,6 +94,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--teacher-epochs", type=int, default=20)
     parser.add_argument("--n", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(1)
     config = TrainConfig(
@@ -99,23 +111,17 @@ def main() -> None:
         seed[0] += n
         return list(range(seed[0] - n, seed[0]))
 
-    def measure(name: str, manager: JobManager) -> None:
-        # Warm-up, not counted: starts every slot's worker process (or Ray worker), importing torch.
-        cold, cold_first = run_batch(manager, config, seeds(manager.slots("ray" if manager.ray else "cpu")))
-        rows[name], warm = {}, []
-        for n in args.n:
-            wall, firsts = run_batch(manager, config, seeds(n))
-            rows[name][n] = wall
-            warm += firsts
-        overhead[name] = (max(cold_first) if cold_first else float("nan"), warm)
+    def warm_up(name: str, manager: JobManager) -> None:
+        """Not counted: starts every slot's worker process (or Ray worker), which imports torch."""
+        _, firsts = run_batch(manager, config, seeds(manager.slots("ray" if manager.ray else "cpu")))
+        rows[name] = {}
+        overhead[name] = (max(firsts) if firsts else float("nan"), [])
 
+    managers: dict[str, JobManager] = {}
     for name, workers in (("one after another", 1), ("local, 2 workers", 2)):
-        manager = JobManager(RunStore(folder / name.replace(" ", "_").replace(",", "")), data_dir=folder / "data",
-                             train_threads=1, executor="process", cpu_workers=workers, max_queue=16)  # fmt: skip
-        try:
-            measure(name, manager)
-        finally:
-            manager.shutdown()
+        managers[name] = JobManager(RunStore(folder / f"local{workers}"), data_dir=folder / "data", train_threads=1,
+                                    executor="process", cpu_workers=workers, max_queue=16)  # fmt: skip
+        warm_up(name, managers[name])
     rss_local = rss_mb()
 
     import ray
@@ -123,15 +129,24 @@ def main() -> None:
     started = time.perf_counter()
     ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
     init_s = time.perf_counter() - started
-    manager = JobManager(RunStore(folder / "ray"), data_dir=folder / "data", train_threads=1, ray_address="local",
-                         max_queue=16)  # fmt: skip
+    managers["Ray, 2 slots"] = JobManager(RunStore(folder / "ray"), data_dir=folder / "data", train_threads=1,
+                                          ray_address="local", max_queue=16)  # fmt: skip
     try:
-        assert manager.ray.wait_ready(300) and manager.ray.state == "connected", manager.ray.error
-        measure("Ray, 2 slots", manager)
+        cluster = managers["Ray, 2 slots"].ray
+        assert cluster.wait_ready(300) and cluster.state == "connected", cluster.error
+        warm_up("Ray, 2 slots", managers["Ray, 2 slots"])
         rss_ray = rss_mb()
-        ray_processes = sum(rss_mb(pid) for pid in descendants(os.getpid()))
+        ray_processes = sum(rss_mb(pid) for pid in descendants(os.getpid()) if pid not in worker_pids(managers))
+        # Interleaved (N, then each backend in turn), best of `repeats`: a shared machine's load drifts.
+        for _ in range(args.repeats):
+            for n in args.n:
+                for name, manager in managers.items():
+                    wall, firsts = run_batch(manager, config, seeds(n))
+                    rows[name][n] = min(rows[name].get(n, float("inf")), wall)
+                    overhead[name][1].extend(firsts)
     finally:
-        manager.shutdown()
+        for manager in managers.values():
+            manager.shutdown()
         ray.shutdown()
 
     base = rows["one after another"]
@@ -139,7 +154,7 @@ def main() -> None:
     for n in args.n:
         cells = [f"{rows[name][n]:6.1f} s ({rows[name][n] / base[n]:4.2f}x)" for name in rows]
         print(f"{n:>3} | " + " | ".join(f"{c:>22}" for c in cells))
-    print("\nstart to first epoch (a teacher epoch included), per job:")
+    print(f"(best of {args.repeats}, interleaved)\n\nstart to first epoch (a teacher epoch included), per job:")
     for name, (cold, warm) in overhead.items():
         median = statistics.median(warm) if warm else float("nan")
         print(f"  {name:>18}: cold (worker start) {cold:5.1f} s; warm median {median:5.2f} s over {len(warm)} jobs")

@@ -8,6 +8,8 @@ Where a job runs (`executor`):
   through a queue, cancellation goes through a shared integer; the teacher cache lives on disk. The worker
   exits within about a second when the server dies, even by SIGKILL: the kernel signals it
   (PR_SET_PDEATHSIG on Linux), and everywhere a thread watches a pipe whose other end only the server holds.
+- Ray (`ray_address`, COMPRESSION_LAB_RAY_ADDRESS): every job is a Ray task on a cluster, through the same runner
+  seam (`ray_backend.RayRunner`); the lab's one queue "ray" has as many slots as the cluster holds jobs.
 - "thread": the job runs on a thread of this process (tests with an injected trainer, notebooks); the
   worker thread sets torch.set_num_threads(train_threads) for the whole process.
 
