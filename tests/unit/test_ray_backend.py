@@ -201,3 +201,22 @@ def test_an_unreachable_cluster_or_a_missing_ray_refuses_jobs_with_a_message(tmp
     zh = next(line for line in out.stdout.splitlines() if line.startswith("ZH"))
     assert "Ray" in zh and any("\u4e00" <= ch <= "\u9fff" for ch in zh)
     assert time.monotonic() - started < 120  # refused in seconds, not after ray.init's minute of retries
+
+
+def test_a_deploy_benchmark_runs_on_the_server_s_node_and_is_stored(manager):
+    """Every job kind runs on Ray: the deploy benchmark reads a stored run from the server's folder, so it is
+    pinned to the server's node; its result lands in the run store's jobs table."""
+    from compression.deploy.kind import BenchmarkConfig
+    from compression.distillation.store import JobStore
+
+    run = manager.wait(manager.submit(TINY, owner="alice").id, 240)
+    assert run.status == "done", run.error
+    config = BenchmarkConfig.from_payload(
+        {"run_id": run.id, "runs_dir": str(manager.store.runs_dir), "rounds": 2, "batch_sizes": [1, 256]}
+    )
+    job = manager.wait(manager.submit(config, owner="alice").id, 300)
+    assert job.kind == "benchmark" and job.status == "done", job.error
+    stored = JobStore(manager.store, "benchmark").get(job.id)
+    assert stored["status"] == "done"
+    latest = JobStore(manager.store, "benchmark").latest(run_id=run.id)
+    assert {("student", "int8"), ("teacher", "int8")} <= {(row["model"], row["format"]) for row in latest["rows"]}
