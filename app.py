@@ -12,6 +12,8 @@ from compression.device import DeviceInfo, device_info, format_bytes
 from pages._shared import (
     HOME,
     existing_feature_pages,
+    get_manager,
+    lang,
     language_switch,
     page_title,
     report_unexpected,
@@ -93,6 +95,44 @@ def device_panel() -> None:
                 cores=info.cpu_count,
             )
         )
+        slots_panel(settings, str(info.device))
+
+
+RAY_STATES = {"connected": "app.device.ray_connected", "connecting": "app.device.ray_connecting",
+              "unreachable": "app.device.ray_down", "missing": "app.device.ray_missing"}  # fmt: skip
+
+
+def slots_panel(settings: Settings, device: str) -> None:
+    """Where jobs run: the Ray cluster (address, reachable, CPUs/GPUs), then each slot with its job or free."""
+    try:
+        manager = get_manager(settings)
+    except ValueError as exc:  # the run store cannot be opened: the pages say so where they use it
+        st.caption(t("app.device.settings_error", error=exc))
+        return
+    cluster = manager.backend_info()
+    if cluster is not None:
+        line = t(RAY_STATES[cluster["state"]], **{k: v for k, v in cluster.items() if k != "error"})
+        if cluster["state"] == "connected":
+            st.caption(line)
+        else:
+            st.warning(line + ("\n\n" + cluster["error"].message(lang()) if cluster["error"] else ""))
+    lines = manager.device_slots() or [
+        {"slot": device if i == 0 else f"{device}#{i}", "device": device, "job": None, "waiting": 0}
+        for i in range(manager.slots(device))
+    ]
+    busy = sum(1 for line in lines if line["job"])
+    st.caption(t("app.device.slots", busy=busy, total=len(lines)))
+    text = []
+    for line in lines:
+        if line["job"]:
+            text.append(t("app.device.slot_busy", slot=line["slot"], kind=line["kind"], job=line["job"],
+                          owner=line["owner"] or "?"))  # fmt: skip
+        else:
+            text.append(t("app.device.slot_free", slot=line["slot"]))
+    waiting = sum({line["device"]: line["waiting"] for line in lines}.values())
+    if waiting:
+        text.append(t("app.device.slot_waiting", waiting=waiting))
+    st.caption("  \n".join(text))
 
 
 _freeze_startup_objects()

@@ -91,6 +91,13 @@ class Settings:
     ptq_inline_seconds: float = 5.0
     """A Compress page PTQ sweep estimated at most this many seconds is quantized at once on the server;
     a larger one goes through the job queue (COMPRESSION_LAB_PTQ_INLINE_SECONDS)."""
+    ray_address: str | None = None
+    """A Ray cluster that runs every job as a task (COMPRESSION_LAB_RAY_ADDRESS): "auto" (the cluster this machine
+    belongs to, after `ray start`), "host:6379", "ray://host:10001", or "local" (a cluster of this machine alone,
+    started by the server with cpu_workers × train_threads CPUs). None (the default): the local workers."""
+    ray_ship_code: bool = True
+    """Ship the `compression` package to the Ray workers with each job's runtime environment
+    (COMPRESSION_LAB_RAY_SHIP_CODE); 0 when every node has the project installed."""
 
     def __repr__(self) -> str:  # never print the presenter key
         fields = {k: v for k, v in self.__dict__.items() if k != "presenter_key"}
@@ -123,4 +130,6 @@ class Settings:
             max_sweep_cells=_env_int("MAX_SWEEP_CELLS", 72),
             cpu_workers=_env_int("CPU_WORKERS", 1),
             ptq_inline_seconds=_env_float("PTQ_INLINE_SECONDS", 5.0, minimum=0.0),
+            ray_address=_env("RAY_ADDRESS", "") or None,
+            ray_ship_code=_env_bool("RAY_SHIP_CODE", True),
         )

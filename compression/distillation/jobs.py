@@ -8,6 +8,8 @@ Where a job runs (`executor`):
   through a queue, cancellation goes through a shared integer; the teacher cache lives on disk. The worker
   exits within about a second when the server dies, even by SIGKILL: the kernel signals it
   (PR_SET_PDEATHSIG on Linux), and everywhere a thread watches a pipe whose other end only the server holds.
+- Ray (`ray_address`, COMPRESSION_LAB_RAY_ADDRESS): every job is a Ray task on a cluster, through the same runner
+  seam (`ray_backend.RayRunner`); the lab's one queue "ray" has as many slots as the cluster holds jobs.
 - "thread": the job runs on a thread of this process (tests with an injected trainer, notebooks); the
   worker thread sets torch.set_num_threads(train_threads) for the whole process.
 
@@ -158,6 +160,8 @@ class JobManager:
         max_jobs_per_visitor: int | None = None,
         deadline_grace_s: float = 60.0,
         cpu_workers: int = 1,
+        ray_address: str | None = None,
+        ray_ship_code: bool = True,
     ) -> None:
         if executor not in ("thread", "process"):
             raise ValueError(f"executor must be 'thread' or 'process', got {executor!r}.")
@@ -184,7 +188,10 @@ class JobManager:
         self.teacher_cache = teacher_cache if teacher_cache is not None else TeacherCache(store.runs_dir / "teachers")
         self._trainer = trainer
         self.executor = executor
-        self._runners: dict[str, _ProcessRunner] = {}
+        self._runners: dict[str, Any] = {}
+        """Slot name -> its runner (`_ProcessRunner`, or `ray_backend.RayRunner`): `run(job, on_event)`, `stop()`."""
+        self._slot_jobs: dict[str, str] = {}
+        """Slot name -> the id of the job running there (the device panel)."""
         self._lock = threading.Lock()
         self._wakeup = threading.Condition(self._lock)
         self._jobs: dict[str, _Job] = {}
@@ -192,6 +199,16 @@ class JobManager:
         self._workers: dict[str, threading.Thread] = {}
         self._closed = False
         self._version = 0
+        self.ray: Any = None
+        """The Ray cluster (`ray_backend.RayCluster`) when `ray_address` is set: every job is a Ray task, on the
+        lab's one queue "ray" with as many slots as the cluster holds jobs."""
+        if ray_address:
+            from compression.distillation.ray_backend import RayCluster
+
+            self.ray = RayCluster(
+                ray_address, train_threads=train_threads, local_cpus=cpu_workers * train_threads,
+                teacher_folder=self.teacher_cache.folder, ship_code=ray_ship_code, on_connected=self._ray_connected,
+            )  # fmt: skip
         try:
             self.recovered = store.mark_interrupted()
         except ValueError:  # StorageError: the page says so where it reads the store
@@ -217,6 +234,8 @@ class JobManager:
             max_job_memory_mb=memory,
             max_jobs_per_visitor=getattr(settings, "max_jobs_per_visitor", None),
             cpu_workers=getattr(settings, "cpu_workers", 1),
+            ray_address=getattr(settings, "ray_address", None),
+            ray_ship_code=getattr(settings, "ray_ship_code", True),
         )
 
     # --- visitors ------------------------------------------------------------------------------------------
@@ -246,6 +265,8 @@ class JobManager:
         estimate = self.check(config)
         kind = kind_of(config)
         label = kind.describe(config)
+        if self.ray is not None and (refusal := self.ray.refusal()) is not None:
+            raise refusal
         device = self._place(label["device"])
         with self._lock:
             if self._closed:
@@ -282,12 +303,17 @@ class JobManager:
         return self.store.find_done_run(config.to_dict())
 
     def slots(self, device: str) -> int:
-        """How many jobs `device` runs at once: `cpu_workers` on the CPU, one on an accelerator."""
+        """How many jobs `device` runs at once: `cpu_workers` on the CPU, one on an accelerator, what the
+        cluster holds on "ray"."""
+        if device == "ray" and self.ray is not None:
+            return self.ray.capacity()
         return self.cpu_workers if device.startswith("cpu") else 1
 
     def _place(self, requested: str) -> str:
         """The device a job waits for. "auto" on a server with several CUDA devices goes to the one with the
         fewest jobs queued or running (the first such one): every device busy; a named device is kept."""
+        if self.ray is not None:
+            return "ray"  # the cluster places it (ray_backend.RayRunner.options)
         device = str(resolve_device(requested))
         if (requested or "auto").strip().lower() != "auto" or not device.startswith("cuda"):
             return device
@@ -382,6 +408,71 @@ class JobManager:
             worker.join(timeout)
         for runner in list(self._runners.values()):
             runner.stop(timeout)
+        if self.ray is not None:
+            self.ray.shutdown()
+
+    def device_slots(self) -> list[dict[str, Any]]:
+        """The device panel's lines: every slot that exists or will (each device's workers, or the cluster's
+        slots), with the job running there (id, owner, kind; on Ray its worker's pid and node) or None when it is
+        free, and the jobs waiting."""
+        with self._lock:
+            devices = dict.fromkeys(["ray"] if self.ray is not None else [])
+            devices.update(dict.fromkeys(self._queues))
+            devices.update(dict.fromkeys(j.state.device for j in self._jobs.values() if j.state.active))
+            lines = []
+            for device in devices:
+                for slot in range(self.slots(device)):
+                    name = device if slot == 0 else f"{device}#{slot}"
+                    job = self._jobs.get(self._slot_jobs.get(name, ""))
+                    running = job.state if job is not None and job.state.status == "running" else None
+                    lines.append({
+                        "slot": name, "device": device, "job": None if running is None else running.id,
+                        "owner": None if running is None else running.owner,
+                        "kind": None if running is None else running.kind,
+                        "waiting": len(self._queues.get(device, ())),
+                        "worker": None if running is None else getattr(self._runners.get(name), "worker", None),
+                    })  # fmt: skip
+            return lines
+
+    def backend_info(self) -> dict[str, Any] | None:
+        """The Ray cluster as the panel shows it (address, state, CPUs, GPUs, nodes, error), None when local."""
+        return None if self.ray is None else self.ray.info()
+
+    def _take_auto_job(self, device: str, queue: collections.deque[str]) -> bool:
+        """A free CUDA device takes the oldest job waiting for another CUDA device that asked for "auto": such
+        a job runs on the first device to be free, not only on the one `_place` guessed. A job pinned to a
+        device keeps waiting for it. Called with the lock held."""
+        if not device.startswith("cuda"):
+            return False
+        waiting = [
+            self._jobs[job_id] for other, q in self._queues.items() if other != device and other.startswith("cuda")
+            for job_id in q
+        ]  # fmt: skip
+        movable = [j for j in waiting if (j.state.label.get("device") or "auto").strip().lower() == "auto"]
+        if not movable:
+            return False
+        job = min(movable, key=lambda j: j.state.created_at)
+        self._queues[job.state.device].remove(job.state.id)
+        job.state.device = device
+        queue.append(job.state.id)
+        self._touch(job)
+        return True
+
+    def _new_runner(self) -> Any:
+        if self.ray is not None:
+            from compression.distillation.ray_backend import RayRunner
+
+            return RayRunner(self, self.ray)
+        return _ProcessRunner(self)
+
+    def _ray_connected(self) -> None:
+        """The cluster is known: one worker thread per job it holds (started on the connecting thread)."""
+        with self._lock:
+            if self._closed:
+                return
+            if "ray" in self._queues:
+                self._ensure_worker("ray")
+            self._wakeup.notify_all()
 
     # --- internals -----------------------------------------------------------------------------------------
     def _touch(self, job: _Job) -> None:
@@ -472,7 +563,7 @@ class JobManager:
         while True:
             with self._lock:
                 queue = self._queues.setdefault(device, collections.deque())
-                while not queue and not self._closed:
+                while not queue and not self._closed and not self._take_auto_job(device, queue):
                     self._wakeup.wait(timeout=1.0)
                 if self._closed and not queue:
                     return
@@ -501,9 +592,14 @@ class JobManager:
             timer = threading.Timer(deadline, overrun)
             timer.daemon = True
             timer.start()
+        slot = slot or job.state.device
+        with self._lock:
+            self._slot_jobs[slot] = job.state.id
         try:
-            self._run_job(job, slot or job.state.device)
+            self._run_job(job, slot)
         finally:
+            with self._lock:
+                self._slot_jobs.pop(slot, None)
             if timer is not None:
                 timer.cancel()
 
@@ -537,10 +633,10 @@ class JobManager:
                 flush()
 
         try:
-            if self.executor == "process":
-                runner = self._runners.get(slot)  # one worker process per slot
+            if self.executor == "process" or self.ray is not None:
+                runner = self._runners.get(slot)  # one worker process (or Ray task at a time) per slot
                 if runner is None:
-                    runner = self._runners[slot] = _ProcessRunner(self)
+                    runner = self._runners[slot] = self._new_runner()
                 summary, weights = runner.run(job, on_event)
             else:
                 if state.device.startswith("cpu"):

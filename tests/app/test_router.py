@@ -43,3 +43,28 @@ def test_streamlit_still_has_the_legacy_mode_require_router_handles():
     assert "PagesManager.uses_pages_directory = None" in inspect.getsource(app_test.AppTest), (
         "AppTest no longer re-enters the pages-folder mode on each run: tests/app/conftest.py may not need its patch"
     )
+
+
+def test_device_panel_shows_each_slot_and_an_unreachable_ray_cluster(open_page, monkeypatch, tmp_path):
+    """Local: the device's slots, free. With COMPRESSION_LAB_RAY_ADDRESS unreachable: the panel says so, with
+    the reason, and the page still serves."""
+    import time
+
+    monkeypatch.setenv("COMPRESSION_LAB_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("COMPRESSION_LAB_DEVICE", "cpu")
+    monkeypatch.setenv("COMPRESSION_LAB_CPU_WORKERS", "2")
+    at = open_page("pages/home.py")
+    captions = " ".join(str(c.value) for c in at.sidebar.caption)
+    assert "Slots** (0 busy of 2)" in captions and "`cpu`: free" in captions and "`cpu#1`: free" in captions
+
+    monkeypatch.setenv("COMPRESSION_LAB_RAY_ADDRESS", "127.0.0.1:9")
+    at = open_page("pages/home.py")
+    for _ in range(100):  # the cluster's thread tries to connect: a few seconds
+        warnings = " ".join(str(w.value) for w in at.sidebar.warning)
+        if "not reachable" in warnings:
+            break
+        time.sleep(0.2)
+        at.run()
+    assert "Ray cluster `127.0.0.1:9`: not reachable" in warnings and "cannot be reached" in warnings
+    assert_no_exception(at)
+    assert at.title

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import threading
 from dataclasses import replace
 
@@ -550,4 +551,52 @@ def test_every_status_the_queue_shows_is_already_in_the_store_and_a_failed_save_
         assert final.status == "failed" and "disk is full" in final.error
         assert store.run_status(broken.id) == "failed"  # never shown done, never left running
     finally:
+
+
+class SeedGates:
+    """Each seed held until the test opens its own gate; then a result without training (torch.cuda is mocked
+    here, so no real training may run)."""
+
+    def __init__(self) -> None:
+        self.gates: dict[int, threading.Event] = collections.defaultdict(threading.Event)
+        self.started: list[int] = []
+
+    def __call__(self, config, **kwargs):
+        self.started.append(config.seed)
+        assert self.gates[config.seed].wait(60), "the test never opened the gate"
+        from compression.distillation.job_kinds import SimpleOutput
+
+        return SimpleOutput({"seed": config.seed}, {})
+
+
+def test_an_auto_job_runs_on_the_first_cuda_device_to_be_free_and_a_pinned_one_keeps_waiting(store, monkeypatch):
+    """Two CUDA devices (mocked): jobs 1 and 2 run on cuda:0 and cuda:1; "auto" job 3 was placed behind job 1 on
+    cuda:0, and job 4 is pinned to cuda:0. When job 2 finishes first, job 3 moves to cuda:1 and runs there;
+    job 4 still waits for cuda:0."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 0)
+    gates = SeedGates()
+    manager = make_manager(store, trainer=gates)
+    try:
+        one, two = (manager.submit(replace(TINY, seed=s, device="auto"), owner=f"v{s}") for s in (1, 2))
+        wait_until_running(manager, one.id)
+        wait_until_running(manager, two.id)
+        three = manager.submit(replace(TINY, seed=3, device="auto"), owner="v3")
+        four = manager.submit(replace(TINY, seed=4, device="cuda:0"), owner="v4")
+        assert (one.device, two.device, three.device, four.device) == ("cuda:0", "cuda:1", "cuda:0", "cuda:0")
+        gates.gates[2].set()
+        assert manager.wait(two.id, 120).status == "done"
+        wait_until_running(manager, three.id)
+        assert manager.snapshot(three.id).device == "cuda:1"
+        assert manager.snapshot(four.id).status == "queued" and manager.snapshot(four.id).device == "cuda:0"
+        assert manager.snapshot(one.id).status == "running"
+        gates.gates[3].set()
+        gates.gates[1].set()
+        gates.gates[4].set()
+        assert [manager.wait(j.id, 120).status for j in (one, three, four)] == ["done"] * 3
+        assert manager.snapshot(four.id).device == "cuda:0"
+    finally:
+        for gate in (1, 2, 3, 4):
+            gates.gates[gate].set()
         manager.shutdown()
