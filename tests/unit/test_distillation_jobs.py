@@ -551,6 +551,7 @@ def test_every_status_the_queue_shows_is_already_in_the_store_and_a_failed_save_
         assert final.status == "failed" and "disk is full" in final.error
         assert store.run_status(broken.id) == "failed"  # never shown done, never left running
     finally:
+        manager.shutdown()
 
 
 class SeedGates:
