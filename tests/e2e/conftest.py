@@ -231,3 +231,11 @@ def stored_run(server) -> str:
         store.finish(STORED_RUN_ID, summary, result.weights)
     store.close()
     return STORED_RUN_ID
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect_in_every_test():
+    """Every test starts with the 30 s expectation timeout, whatever an earlier test set (a test module that
+    restored playwright's 5 s default made every later file wait only 5 s: CI's "waited 5 s for Running on cpu")."""
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+    yield

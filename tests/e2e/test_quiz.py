@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from compression.i18n import t
@@ -14,14 +13,6 @@ from tests.e2e.conftest import assert_no_exception, open_app, screenshot, wait_f
 
 BANK = load_bank()
 EXAM_SEED = 7
-
-
-@pytest.fixture(autouse=True)
-def patient_expect():
-    """Reruns on a busy 2-core machine can take a few seconds: wait up to 30 s here, then restore the default."""
-    expect.set_options(timeout=30_000)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 def settle(page: Page) -> None:
