@@ -122,15 +122,18 @@ def accuracy_cards(results: dict, v: Verdict) -> None:
     }
     # Five boxes share a laptop's width: "Label smoothing" without "student", deltas in points.
     cols = st.columns(5)
-    cols[0].metric(t("distillation.model.teacher"), f"{acc['teacher']:.2f}%", border=True)
+    missing = "—"  # a stored result without that model (damaged or written by another tool): no traceback
+    cols[0].metric(t("distillation.model.teacher"), f"{acc['teacher']:.2f}%" if "teacher" in acc else missing,
+                   border=True)  # fmt: skip
     cols[1].metric(
         t("distillation.model.student"),
-        f"{acc['student']:.2f}%",
-        delta=t("distillation.run.vs_baseline", gain=v.gain_points),
+        f"{acc['student']:.2f}%" if "student" in acc else missing,
+        delta=None if v.gain_points is None else t("distillation.run.vs_baseline", gain=v.gain_points),
         border=True,
         help=t("distillation.run.vs_baseline_help"),
     )
-    cols[2].metric(t("distillation.model.baseline"), f"{acc['baseline']:.2f}%", border=True)
+    cols[2].metric(t("distillation.model.baseline"), f"{acc['baseline']:.2f}%" if "baseline" in acc else missing,
+                   border=True)  # fmt: skip
     if "smoothing" in acc:
         cols[3].metric(t("distillation.live.smoothing"), f"{acc['smoothing']:.2f}%", border=True)
     cols[4].metric(

@@ -127,6 +127,9 @@ class _Job:
     """The job's estimated seconds of work (its kind's check), for its deadline."""
     overran: bool = False
     """Stopped by its deadline (not by a visitor)."""
+    store: Any = None
+    """Where its record lives (its kind's `store`, resolved once at submit: a kind unregistered later, as a test
+    does, must not keep the job's end from being recorded)."""
 
 
 class QueueFullError(LabError):
@@ -285,8 +288,8 @@ class JobManager:
                 id=uuid.uuid4().hex[:12], owner=owner, config=config, device=device, created_at=time.time(),
                 kind=kind.name, label=label,
             )  # fmt: skip
-            kind.store(self.store).create_run(state.id, config.to_dict(), owner=owner, device=device)
-            job = _Job(state, estimate_s=float(estimate or 0.0))
+            job = _Job(state, estimate_s=float(estimate or 0.0), store=kind.store(self.store))
+            job.store.create_run(state.id, config.to_dict(), owner=owner, device=device)
             self._jobs[state.id] = job
             self._queues.setdefault(device, collections.deque()).append(state.id)
             self._touch(job)
@@ -514,11 +517,12 @@ class JobManager:
         weights: dict[str, Any] | None = None,
     ) -> None:
         """The one place a job's status changes, in the store and in the snapshot pages poll, together: the
-        store first, so whoever sees the new status in the snapshot finds it (and a finished job's weights and
-        results) in the store. A failing "done" write raises (the caller fails the job); a failing write of any
+        store first, so whoever sees a job end in the snapshot finds it (and a finished job's weights and
+        results) in the store. "running" is the one exception: the snapshot shows it when a worker takes the
+        job from its queue, under the queue's lock (a job is never neither queued nor running), then it is stored. A failing "done" write raises (the caller fails the job); a failing write of any
         other status is logged, and the snapshot still changes: a job's end is never lost from the queue."""
         state = job.state
-        store = kind_of(state.config).store(self.store)
+        store = job.store
         if status == "done":
             store.finish(state.id, results or {}, weights)
         else:
@@ -526,17 +530,21 @@ class JobManager:
                 store.set_status(state.id, status, error)
             except Exception:  # noqa: BLE001 - the store failing must not kill the worker
                 LOGGER.exception("Could not record status %s of job %s", status, state.id)
+        if status == "running":
+            return  # shown already, when the worker took it (`_show_running`)
         with self._lock:
-            if status == "running":
-                state.status, state.phase = "running", "starting"
-                state.message, state.message_key, state.message_params = "Starting", "progress.starting", {}
-                state.started_at = time.time()
-                self._touch(job)
-                self._wakeup.notify_all()
-            else:
-                if status == "done":
-                    state.results = results
-                self._finish(job, status, error)
+            if status == "done":
+                state.results = results
+            self._finish(job, status, error)
+
+    def _show_running(self, job: _Job) -> None:
+        """The snapshot of a job a worker just took from its queue (called with the lock held)."""
+        state = job.state
+        state.status, state.phase = "running", "starting"
+        state.message, state.message_key, state.message_params = "Starting", "progress.starting", {}
+        state.started_at = time.time()
+        self._touch(job)
+        self._wakeup.notify_all()
 
     def _finish(self, job: _Job, status: str, error: str | None = None) -> None:
         """The snapshot of a job that ended (called by `_transition`, with the lock held)."""
@@ -568,8 +576,15 @@ class JobManager:
                 if self._closed and not queue:
                     return
                 job = self._jobs[queue.popleft()]
-            self._transition(job, "running")
-            self._run(job, slot or device)
+                self._show_running(job)  # with the pop, under the lock: never neither queued nor running
+            try:
+                self._transition(job, "running")  # stored
+                self._run(job, slot or device)
+            except Exception:  # noqa: BLE001 - the worker serves the next job whatever happened to this one
+                LOGGER.exception("The worker of %s could not run job %s", slot or device, job.state.id)
+                with self._lock:
+                    if job.state.status in ACTIVE:
+                        self._finish(job, "failed", "The server could not run this job (see its log).")
 
     def deadline_s(self, job: _Job) -> float | None:
         """Seconds a job may run before it is stopped: well past its estimate (3×) and past the server's job
@@ -604,7 +619,7 @@ class JobManager:
                 timer.cancel()
 
     def _run_job(self, job: _Job, slot: str) -> None:
-        store = kind_of(job.state.config).store(self.store)
+        store = job.store
         pending: list[dict[str, Any]] = []
         last_flush = [time.monotonic()]
         state = job.state

@@ -416,7 +416,7 @@ class OverRun:
         return {"run_id": self.run_id}
 
 
-def test_watch_on_a_job_over_a_stored_run_opens_compress_at_that_run(open_page):
+def test_watch_on_a_job_over_a_stored_run_opens_compress_at_that_run(open_page, tmp_path, monkeypatch):
     """Issue 16: "Watch" on a job of another kind ended at nothing on the trainer. A job over a stored run (a
     deploy benchmark, QAT: its config names the run) opens /compress?run=<run id>, that run selected. The kind
     here is registered for this test only (the worker process does not know it: the job fails there, and a
@@ -437,6 +437,7 @@ def test_watch_on_a_job_over_a_stored_run_opens_compress_at_that_run(open_page):
             describe=lambda config: {"dataset": "digits", "teacher": config.run_id, "student": "int4", "device": "cpu"},
         )
     )
+    monkeypatch.setenv("COMPRESSION_LAB_RUNS_DIR", str(tmp_path / "runs"))  # its own store: nothing leaks
     try:
         manager = get_manager(Settings.from_env())
         run_id = "watchrun0001"

@@ -534,7 +534,11 @@ def test_every_status_the_queue_shows_is_already_in_the_store_and_a_failed_save_
     manager = make_manager(store, trainer=gated)
     try:
         first = manager.submit(TINY)
-        wait_until_running(manager, first.id)
+        wait_until_running(manager, first.id)  # shown when a worker takes it, then stored
+        for _ in range(200):
+            if store.run_status(first.id) == "running":
+                break
+            threading.Event().wait(0.05)
         assert store.run_status(first.id) == "running"
         queued = manager.submit(replace(TINY, seed=2))
         assert manager.cancel(queued.id)
@@ -600,4 +604,42 @@ def test_an_auto_job_runs_on_the_first_cuda_device_to_be_free_and_a_pinned_one_k
     finally:
         for gate in (1, 2, 3, 4):
             gates.gates[gate].set()
+        manager.shutdown()
+
+
+def test_a_kind_unregistered_while_its_job_runs_still_ends_and_the_worker_serves_the_next_job(store):
+    """The job's record is resolved at submit; its end is stored, and the worker thread lives on."""
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from compression.distillation.job_kinds import JOB_KINDS, JobKind, register_job_kind
+
+    @dataclass(frozen=True)
+    class Vanishing:
+        kind: ClassVar[str] = "vanishing-test"
+
+        def to_dict(self):
+            return {}
+
+    gate = threading.Event()
+
+    def run(config, context):
+        assert gate.wait(60)
+        raise ValueError("this kind fails on purpose")
+
+    register_job_kind(JobKind(name=Vanishing.kind, from_payload=lambda p: Vanishing(), check=lambda c, limits: 1.0,
+                              run=run, store=lambda runs: runs, describe=lambda c: {"device": "cpu"}))  # fmt: skip
+    manager = make_manager(store, executor="thread")
+    try:
+        job = manager.submit(Vanishing())
+        wait_until_running(manager, job.id)
+        JOB_KINDS.pop(Vanishing.kind)
+        gate.set()
+        final = manager.wait(job.id, timeout=60)
+        assert final.status == "failed" and "on purpose" in final.error
+        assert store.run_status(job.id) == "failed"
+        after = manager.submit(TINY)
+        assert manager.wait(after.id, timeout=300).status == "done"
+    finally:
+        JOB_KINDS.pop(Vanishing.kind, None)
         manager.shutdown()
