@@ -26,7 +26,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -36,8 +36,16 @@ from compression.distillation.data import TensorData
 from compression.distillation.losses import kd_loss, kd_loss_stacked, soft_term
 from compression.distillation.models import build_model, parse_model, shift_batch
 
-if TYPE_CHECKING:  # the trainer imports this module
-    from compression.distillation.trainer import TrainConfig
+
+class GroupConfig(Protocol):
+    """What a group reads of its configuration (a `trainer.TrainConfig`; the engine never imports the trainer,
+    which imports it). `student_augment` is read when present."""
+
+    student: str
+    epochs: int
+    batch_size: int
+    lr: float
+    seed: int
 
 MODES = ("looped", "stacked")
 EVAL_CHUNK = 1024
@@ -289,7 +297,7 @@ class Group:
         return self.stacked.state_dict(i)
 
 
-def initial_students(config: TrainConfig, data: TensorData, replicates: int, device: torch.device) -> list[nn.Module]:
+def initial_students(config: GroupConfig, data: TensorData, replicates: int, device: torch.device) -> list[nn.Module]:
     """One fresh `config.student` per seed replicate: `torch.manual_seed(seed + r + 1)` before building each."""
     spec = parse_model(config.student, "student")
     out = []
@@ -311,7 +319,7 @@ def stackable(student: str) -> str | None:
 
 
 def train_group(
-    config: TrainConfig,
+    config: GroupConfig,
     members: Sequence[Member],
     data: TensorData,
     teacher: nn.Module | None,
@@ -350,7 +358,7 @@ def _teacher_views(teacher: nn.Module | None, data: TensorData) -> tuple[torch.T
 
 
 def _train_looped(
-    config: TrainConfig,
+    config: GroupConfig,
     members: list[Member],
     data: TensorData,
     teacher: nn.Module | None,
@@ -416,7 +424,7 @@ def _train_looped(
 
 
 def _train_stacked(
-    config: TrainConfig,
+    config: GroupConfig,
     members: list[Member],
     data: TensorData,
     teacher: nn.Module | None,
