@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from compression.distillation.budget import human_duration
-from compression.distillation.job_kinds import JobContext, JobKind, JobLimits, SimpleOutput, register_job_kind
+from compression.distillation.job_kinds import (
+    JobContext,
+    JobKind,
+    JobLimits,
+    SimpleOutput,
+    job_table,
+    register_job_kind,
+)
 from compression.distillation.trainer import ProgressEvent
 from compression.i18n import LabError
 
@@ -89,10 +96,7 @@ def describe_benchmark(config: BenchmarkConfig) -> dict[str, str]:
     return {"dataset": "onnx", "teacher": config.run_id, "student": f"{config.quant_mode} int8", "device": "cpu"}
 
 
-def _store(run_store: Any) -> Any:
-    from compression.distillation.store import JobStore
-
-    return JobStore(run_store, KIND)
+_store = job_table(KIND)
 
 
 BENCHMARK = register_job_kind(

@@ -92,6 +92,17 @@ class JobKind:
 JOB_KINDS: dict[str, JobKind] = {}
 
 
+def job_table(kind: str) -> Callable[[Any], Any]:
+    """`JobKind.store` for a kind with no table view of its own: its jobs in the run table (`store.JobStore`)."""
+
+    def view(run_store: Any) -> Any:
+        from compression.distillation.store import JobStore
+
+        return JobStore(run_store, kind)
+
+    return view
+
+
 def register_job_kind(kind: JobKind) -> JobKind:
     """Add (or replace, for tests) a kind. Its configuration class must say `kind = "<name>"`."""
     JOB_KINDS[kind.name] = kind

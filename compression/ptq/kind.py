@@ -15,7 +15,14 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from compression.distillation.budget import human_duration, model_cost
-from compression.distillation.job_kinds import JobContext, JobKind, JobLimits, SimpleOutput, register_job_kind
+from compression.distillation.job_kinds import (
+    JobContext,
+    JobKind,
+    JobLimits,
+    SimpleOutput,
+    job_table,
+    register_job_kind,
+)
 from compression.distillation.trainer import ProgressEvent, TrainingCancelled
 from compression.i18n import LabError
 from compression.ptq.core import (
@@ -154,10 +161,7 @@ def describe_ptq(config: PTQSweepConfig) -> dict[str, str]:
     return {"dataset": "ptq", "teacher": config.run_id, "student": f"{len(config.configs)} × PTQ", "device": "cpu"}
 
 
-def _store(run_store: Any) -> Any:
-    from compression.distillation.store import JobStore
-
-    return JobStore(run_store, KIND)
+_store = job_table(KIND)
 
 
 PTQ_SWEEP = register_job_kind(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from compression.distillation.budget import estimate_work, human_duration
-from compression.distillation.job_kinds import JobContext, JobKind, JobLimits, register_job_kind
+from compression.distillation.job_kinds import JobContext, JobKind, JobLimits, job_table, register_job_kind
 from compression.i18n import LabError
 from compression.ptq.qat import QATPlan, QATResult
 
@@ -123,10 +123,7 @@ def describe_qat(config: QATConfig) -> dict[str, str]:
     return {"dataset": "qat", "teacher": config.run_id, "student": f"QAT {bits}", "device": config.device}
 
 
-def _store(run_store: Any) -> Any:
-    from compression.distillation.store import JobStore
-
-    return JobStore(run_store, KIND)
+_store = job_table(KIND)
 
 
 QAT = register_job_kind(
